@@ -1,0 +1,117 @@
+//! Command-line front end: one file per command, errors mapped once in [`run`].
+//!
+//! This is the only layer allowed to read the system clock (`--now`) and to
+//! print; everything it calls takes plain values and a [`tokenrig::clock::Clock`].
+
+mod args;
+mod demo;
+mod otp;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Test OTP authentication end to end: verifier, emulated tokens, harness.
+///
+/// Keys are hex unless --base32 is given. Every error is one line on stderr
+/// and a non-zero exit status: 2 for bad input, 1 for anything else.
+#[derive(Debug, Parser)]
+#[command(name = "tokenrig", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compute HOTP (RFC 4226) and TOTP (RFC 6238) codes from a key.
+    #[command(subcommand)]
+    Otp(otp::OtpCommand),
+    /// Press a virtual C100 and C200 on a virtual clock and print their codes.
+    Demo(demo::DemoArgs),
+}
+
+/// Why a command failed. `Usage` is the user's input; `Io` is the world's.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+impl CliError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Io(_) => ExitCode::FAILURE,
+        }
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let result = match cli.command {
+        Command::Otp(cmd) => otp::run(cmd),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`tokenrig otp hotp ... | head`) is the reader saying
+        // it has enough, not a failure.
+        Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tokenrig: error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Parses the command line. Help and version go to stdout as usual; a parse
+/// error is cut to one line (clap adds usage and a hint below it), so scripts
+/// get the one-line error the CLI contract promises.
+fn parse() -> Result<Cli, ExitCode> {
+    let matches = Cli::command().try_get_matches();
+    let parsed = matches.and_then(|m| Cli::from_arg_matches(&m));
+    parsed.map_err(|e| {
+        use clap::error::ErrorKind;
+        match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            _ => {
+                eprintln!(
+                    "tokenrig: error: {}",
+                    tokenrig::cmdline::clap_error_line(&e)
+                );
+                ExitCode::from(2)
+            }
+        }
+    })
+}
+
+/// Writes lines to stdout through one locked, buffered handle.
+pub fn write_lines<I, T>(lines: I) -> Result<(), CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: std::fmt::Display,
+{
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
+}

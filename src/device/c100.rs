@@ -1,0 +1,161 @@
+//! The C100 key fob: an event (HOTP) token with a button and a display.
+
+use crate::otp::{Code, Digits, SecretKey};
+
+use super::Token;
+use super::error::DeviceError;
+use super::event::EventCore;
+use super::model::Model;
+use super::serial::Serial;
+
+/// A C100: HOTP with HMAC-SHA-1, 6 digits unless configured otherwise, its
+/// counter starting at 0. Each press shows the code for the counter, then
+/// advances it.
+#[derive(Clone, Debug)]
+pub struct C100 {
+    serial: Serial,
+    core: EventCore,
+}
+
+impl C100 {
+    /// Refuses a time-token serial: a C100's serial starts with `1`.
+    pub fn new(serial: Serial, key: SecretKey) -> Result<Self, DeviceError> {
+        serial.check_model(Model::C100)?;
+        Ok(C100 {
+            serial,
+            core: EventCore::new(&key),
+        })
+    }
+
+    pub fn with_digits(mut self, digits: Digits) -> Self {
+        self.core.set_digits(digits);
+        self
+    }
+
+    /// A token that has already been pressed `counter` times.
+    pub fn with_counter(mut self, counter: u64) -> Self {
+        self.core.set_counter(counter);
+        self
+    }
+
+    /// The counter the next press will use; `None` once exhausted.
+    pub fn counter(&self) -> Option<u64> {
+        self.core.counter()
+    }
+}
+
+impl Token for C100 {
+    fn serial(&self) -> &Serial {
+        &self.serial
+    }
+
+    fn model(&self) -> Model {
+        Model::C100
+    }
+
+    fn digits(&self) -> Digits {
+        self.core.digits()
+    }
+
+    fn press(&mut self) -> Result<Code, DeviceError> {
+        self.core.press().ok_or(DeviceError::CounterExhausted {
+            serial: self.serial,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rfc4226_key() -> SecretKey {
+        SecretKey::new(b"12345678901234567890".to_vec())
+    }
+
+    fn fob() -> C100 {
+        let serial = Serial::parse("1000133508267").expect("vendor serial");
+        C100::new(serial, rfc4226_key()).expect("event serial")
+    }
+
+    #[test]
+    fn first_presses_show_the_rfc4226_codes() {
+        let mut fob = fob();
+        let codes: Vec<String> = (0..3)
+            .map(|_| fob.press().expect("fresh token").to_string())
+            .collect();
+        assert_eq!(codes, ["755224", "287082", "359152"]);
+        assert_eq!(fob.counter(), Some(3));
+    }
+
+    #[test]
+    fn eight_digits_from_counter_9() {
+        // RFC 4226 appendix D: counter 9 truncates to 645520489.
+        let mut fob = fob().with_digits(Digits::EIGHT).with_counter(9);
+        assert_eq!(
+            fob.press().map(|c| c.to_string()),
+            Ok("45520489".to_owned())
+        );
+        assert_eq!(fob.digits(), Digits::EIGHT);
+    }
+
+    #[test]
+    fn the_last_counter_gives_one_code_then_none_ever() {
+        let mut fob = fob().with_counter(u64::MAX);
+        assert!(fob.press().is_ok());
+        assert_eq!(fob.counter(), None);
+        for _ in 0..3 {
+            assert_eq!(
+                fob.press().map_err(|e| e.to_string()),
+                Err("token 1000133508267 has shown the code for its last counter value and can show no more".to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn a_time_serial_is_refused() {
+        let serial = Serial::parse("2600124809778").expect("vendor serial");
+        let err = C100::new(serial, rfc4226_key()).expect_err("wrong family");
+        assert_eq!(
+            err.to_string(),
+            "serial 2600124809778 starts with 2 (time token) but a c100 is an event token"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let shown = format!("{:?}", fob());
+        assert!(shown.contains("redacted"), "{shown}");
+        assert!(!shown.contains("3132333435"), "{shown}");
+        assert!(!shown.contains("12345678901234567890"), "{shown}");
+    }
+
+    proptest! {
+        #[test]
+        fn counters_strictly_increase_and_codes_match_hotp(
+            start in prop_oneof![0u64..1000, (u64::MAX - 40)..=u64::MAX],
+            presses in 1usize..60,
+        ) {
+            let key = rfc4226_key();
+            let reference = crate::otp::OtpKey::new(crate::otp::Algorithm::Sha1, &key);
+            let mut fob = fob().with_counter(start);
+            let mut used = Vec::new();
+            for _ in 0..presses {
+                let before = fob.counter();
+                match fob.press() {
+                    Ok(code) => {
+                        let counter = before.expect("a code implies a counter");
+                        prop_assert_eq!(code, reference.hotp(counter, Digits::SIX));
+                        used.push(counter);
+                    }
+                    Err(DeviceError::CounterExhausted { .. }) => {
+                        prop_assert_eq!(before, None);
+                        prop_assert_eq!(used.last(), Some(&u64::MAX));
+                    }
+                    Err(other) => prop_assert!(false, "unexpected {other}"),
+                }
+            }
+            prop_assert!(used.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+}
