@@ -3,12 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha1::Sha1;
-use sha2::{Sha256, Sha512};
 use zeroize::Zeroizing;
 
 use super::code::{Code, Digits, truncate};
+use super::keyed_hash::{Compression, KeyedHash, Sha1, Sha256, Sha512};
 
 /// The HMAC hash function of a token (RFC 6238 §1.2 names all three).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -149,9 +147,9 @@ impl fmt::Debug for SecretKey {
 /// A secret with its HMAC state precomputed: the inner and outer hash states
 /// after absorbing `key ⊕ ipad` and `key ⊕ opad`.
 ///
-/// Computing a code clones those states and feeds the 8-byte counter, which
-/// costs exactly the two compressions RFC 4226's HMAC needs for a short
-/// message. Building an `OtpKey` is the only place the key is processed.
+/// Computing a code copies those states and runs the two compressions
+/// RFC 4226's HMAC needs for an 8-byte message. Building an `OtpKey` is the
+/// only place the key itself is processed.
 #[derive(Clone)]
 pub struct OtpKey {
     mac: KeyedMac,
@@ -159,19 +157,20 @@ pub struct OtpKey {
 
 #[derive(Clone)]
 enum KeyedMac {
-    Sha1(Hmac<Sha1>),
-    Sha256(Hmac<Sha256>),
-    Sha512(Hmac<Sha512>),
+    Sha1(KeyedHash<Sha1>),
+    Sha256(KeyedHash<Sha256>),
+    Sha512(KeyedHash<Sha512>),
 }
 
 impl OtpKey {
     /// Any key length is accepted: HMAC hashes keys longer than a block and
     /// pads shorter ones (RFC 2104 §2).
     pub fn new(algorithm: Algorithm, key: &SecretKey) -> Self {
+        let key = key.as_bytes();
         let mac = match algorithm {
-            Algorithm::Sha1 => KeyedMac::Sha1(keyed(key)),
-            Algorithm::Sha256 => KeyedMac::Sha256(keyed(key)),
-            Algorithm::Sha512 => KeyedMac::Sha512(keyed(key)),
+            Algorithm::Sha1 => KeyedMac::Sha1(KeyedHash::new(key)),
+            Algorithm::Sha256 => KeyedMac::Sha256(KeyedHash::new(key)),
+            Algorithm::Sha512 => KeyedMac::Sha512(KeyedHash::new(key)),
         };
         OtpKey { mac }
     }
@@ -188,25 +187,21 @@ impl OtpKey {
     #[inline]
     pub fn hotp(&self, counter: u64, digits: Digits) -> Code {
         let truncated = match &self.mac {
-            KeyedMac::Sha1(mac) => truncated_mac(mac, counter),
-            KeyedMac::Sha256(mac) => truncated_mac(mac, counter),
-            KeyedMac::Sha512(mac) => truncated_mac(mac, counter),
+            KeyedMac::Sha1(keyed) => truncated_mac(keyed, counter),
+            KeyedMac::Sha256(keyed) => truncated_mac(keyed, counter),
+            KeyedMac::Sha512(keyed) => truncated_mac(keyed, counter),
         };
         Code::from_truncated(truncated, digits)
     }
 }
 
-fn keyed<M: Mac + KeyInit>(key: &SecretKey) -> M {
-    <M as KeyInit>::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length")
-}
-
-/// One HOTP computation for any of the three hashes: HMAC(counter as 8
-/// big-endian bytes), then dynamic truncation.
+/// One HOTP computation for any of the three hashes: HMAC of the counter,
+/// then dynamic truncation.
 #[inline]
-fn truncated_mac<M: Mac + Clone>(keyed: &M, counter: u64) -> u32 {
-    let mut mac = keyed.clone();
-    mac.update(&counter.to_be_bytes());
-    truncate(&mac.finalize().into_bytes())
+fn truncated_mac<H: Compression>(keyed: &KeyedHash<H>, counter: u64) -> u32 {
+    let mut mac = [0u8; 64];
+    let len = keyed.mac_counter(counter, &mut mac);
+    truncate(&mac[..len])
 }
 
 impl fmt::Debug for OtpKey {

@@ -1,1 +1,43 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust so it runs the same on a
+//! laptop and in CI (no shell scripts, no Makefile).
+//!
+//! - [`ci`]: `cargo xtask ci`, everything CI runs: test tools, fmt, clippy,
+//!   nextest, doctests.
+//! - [`bench`]: `cargo xtask bench`, the criterion benches and the HOTP cost
+//!   against its floor of two SHA-1 compressions.
+//! - [`tools`]: the external programs the tests start, installed on demand.
+//! - [`process`]: running commands as named steps that fail with one line.
+
+mod bench;
+mod ci;
+mod process;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci     install test tools, then fmt, clippy, nextest and doctests (what CI runs)
+  bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["ci"] => ci::run(),
+        ["bench"] => bench::run(),
+        ["help" | "-h" | "--help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown arguments {args:?}\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

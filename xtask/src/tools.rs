@@ -1,0 +1,113 @@
+//! The programs tests start as real processes (reference peers, databases),
+//! installed from Debian packages when missing so a fresh CI machine and a
+//! developer's laptop run the same suite.
+
+use std::io::IsTerminal;
+use std::process::{Command, Stdio};
+
+use crate::process::on_path;
+
+/// A program some test runs, and the Debian package that ships it.
+struct Tool {
+    binary: &'static str,
+    package: &'static str,
+}
+
+/// Everything the test suite needs beyond Rust. A test that gains a new
+/// external peer adds its line here.
+const REQUIRED: &[Tool] = &[
+    // tests/oathtool_peer.rs: codes must match OATH Toolkit's bit for bit.
+    Tool {
+        binary: "oathtool",
+        package: "oathtool",
+    },
+];
+
+/// Installs the packages of every required tool not on `$PATH`. Prints and
+/// does nothing when all are present, so it is cheap to run every time.
+pub fn install_missing() -> Result<(), String> {
+    let mut packages: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|tool| !on_path(tool.binary))
+        .map(|tool| tool.package)
+        .collect();
+    // Several binaries can come from one package (PostgreSQL's do).
+    packages.sort_unstable();
+    packages.dedup();
+    if packages.is_empty() {
+        return Ok(());
+    }
+    if !on_path("apt-get") {
+        return Err(format!(
+            "tests need {} but apt-get is not available: install the equivalent by hand",
+            packages.join(" ")
+        ));
+    }
+    println!("xtask: installing {}", packages.join(" "));
+
+    let mut install = vec!["install", "-y", "-q"];
+    install.extend(&packages);
+    // A fresh container often has no package lists at all; refreshing them
+    // costs tens of seconds, so only when the first attempt shows it is needed.
+    if apt_get(&install).is_err() {
+        apt_get(&["update", "-q"])?;
+        apt_get(&install)?;
+    }
+
+    let still_missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|tool| !on_path(tool.binary))
+        .map(|tool| tool.binary)
+        .collect();
+    if still_missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "installed {} but {} still not on PATH",
+            packages.join(" "),
+            still_missing.join(", ")
+        ))
+    }
+}
+
+/// Runs `apt-get ARGS` non-interactively, as root or through sudo. Its
+/// output is kept and shown only when it fails: a passing CI log stays short.
+fn apt_get(args: &[&str]) -> Result<(), String> {
+    let shown = format!("apt-get {}", args.join(" "));
+    let mut command = if is_root() || !on_path("sudo") {
+        Command::new("apt-get")
+    } else {
+        let mut sudo = Command::new("sudo");
+        // Without a terminal nobody can type a password: fail at once
+        // instead of waiting on a prompt.
+        if !std::io::stdin().is_terminal() {
+            sudo.arg("-n");
+        }
+        // sudo resets the environment; `env` carries the setting through.
+        sudo.args(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        sudo
+    };
+    let output = command
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("`{shown}` could not start: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "`{shown}` failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
+}
+
+/// The owner of `/proc/self` is the process's effective user: root can run
+/// apt-get directly. Unknown counts as not root, which only means sudo.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
