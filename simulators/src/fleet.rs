@@ -13,7 +13,9 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use tokenrig::clock::{ClockOffset, Drift, DriftError, DriftingClock, UnixTime, VirtualClock};
-use tokenrig::device::{C100, C200, DeviceError, Model, Serial, Token, UsbToken, keygen};
+use tokenrig::device::{
+    C100Fob, C200, DeviceError, EventModel, EventToken, Model, Serial, Token, UsbKey, keygen,
+};
 use tokenrig::otp::{Code, SecretKey, TimeStep};
 
 /// What to generate.
@@ -64,6 +66,18 @@ pub struct Member {
 }
 
 impl Member {
+    /// The `index`-th event token of model `M` in fleet `seed`.
+    fn event<M: EventModel>(seed: u64, index: u64, key: SecretKey) -> Result<Member, FleetError> {
+        let serial = keygen::serial_from_seed(M::MODEL, seed, index);
+        let token = EventToken::<M>::new(serial, key.clone())?;
+        Ok(Member {
+            key,
+            drift: Drift::ZERO,
+            step: None,
+            token: Box::new(token),
+        })
+    }
+
     pub fn model(&self) -> Model {
         self.token.model()
     }
@@ -105,17 +119,7 @@ impl Fleet {
             keygen::key_from_seed(spec.seed, key_index - 1, keygen::DEFAULT_KEY_LEN)
         };
         for i in 0..spec.c100 {
-            let key = next_key();
-            let token = C100::new(
-                keygen::serial_from_seed(Model::C100, spec.seed, i),
-                key.clone(),
-            )?;
-            members.push(Member {
-                key,
-                drift: Drift::ZERO,
-                step: None,
-                token: Box::new(token),
-            });
+            members.push(Member::event::<C100Fob>(spec.seed, i, next_key())?);
         }
         for i in 0..spec.c200 {
             let key = next_key();
@@ -131,17 +135,7 @@ impl Fleet {
             });
         }
         for i in 0..spec.usb {
-            let key = next_key();
-            let token = UsbToken::new(
-                keygen::serial_from_seed(Model::Usb, spec.seed, i),
-                key.clone(),
-            )?;
-            members.push(Member {
-                key,
-                drift: Drift::ZERO,
-                step: None,
-                token: Box::new(token),
-            });
+            members.push(Member::event::<UsbKey>(spec.seed, i, next_key())?);
         }
         // C100 and USB serials share the event prefix but come from separate
         // derivations; a clash is unlikely, and refused rather than shipped.

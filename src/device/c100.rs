@@ -1,72 +1,26 @@
 //! The C100 key fob: an event (HOTP) token with a button and a display.
 
-use crate::otp::{Code, Digits, SecretKey};
-
-use super::Token;
-use super::error::DeviceError;
-use super::event::EventCore;
+use super::event::{EventModel, EventToken};
 use super::model::Model;
-use super::serial::Serial;
+
+/// Marks an [`EventToken`] as a C100.
+#[derive(Debug)]
+pub enum C100Fob {}
+
+impl EventModel for C100Fob {
+    const MODEL: Model = Model::C100;
+}
 
 /// A C100: HOTP with HMAC-SHA-1, 6 digits unless configured otherwise, its
 /// counter starting at 0. Each press shows the code for the counter, then
 /// advances it.
-#[derive(Clone, Debug)]
-pub struct C100 {
-    serial: Serial,
-    core: EventCore,
-}
-
-impl C100 {
-    /// Refuses a time-token serial: a C100's serial starts with `1`.
-    pub fn new(serial: Serial, key: SecretKey) -> Result<Self, DeviceError> {
-        serial.check_model(Model::C100)?;
-        Ok(C100 {
-            serial,
-            core: EventCore::new(&key),
-        })
-    }
-
-    pub fn with_digits(mut self, digits: Digits) -> Self {
-        self.core.set_digits(digits);
-        self
-    }
-
-    /// A token that has already been pressed `counter` times.
-    pub fn with_counter(mut self, counter: u64) -> Self {
-        self.core.set_counter(counter);
-        self
-    }
-
-    /// The counter the next press will use; `None` once exhausted.
-    pub fn counter(&self) -> Option<u64> {
-        self.core.counter()
-    }
-}
-
-impl Token for C100 {
-    fn serial(&self) -> &Serial {
-        &self.serial
-    }
-
-    fn model(&self) -> Model {
-        Model::C100
-    }
-
-    fn digits(&self) -> Digits {
-        self.core.digits()
-    }
-
-    fn press(&mut self) -> Result<Code, DeviceError> {
-        self.core.press().ok_or(DeviceError::CounterExhausted {
-            serial: self.serial,
-        })
-    }
-}
+pub type C100 = EventToken<C100Fob>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::{DeviceError, Serial, Token};
+    use crate::otp::{Digits, SecretKey};
     use proptest::prelude::*;
 
     fn rfc4226_key() -> SecretKey {

@@ -1,13 +1,22 @@
-//! The button logic every event (HOTP) token shares.
+//! Event (HOTP) tokens: the button logic the C100 and the USB token share,
+//! and the one token type both are made of.
+
+use std::fmt;
+use std::marker::PhantomData;
 
 use crate::otp::{Algorithm, Code, Digits, OtpKey, SecretKey};
+
+use super::Token;
+use super::error::DeviceError;
+use super::model::Model;
+use super::serial::Serial;
 
 /// An HOTP key and the counter value the next press will use.
 ///
 /// Codes must never repeat, so the counter never wraps: after the code for
 /// `u64::MAX` the core is exhausted and refuses every later press.
 #[derive(Clone, Debug)]
-pub(super) struct EventCore {
+struct EventCore {
     key: OtpKey,
     digits: Digits,
     /// `None` once the code for `u64::MAX` has been shown.
@@ -16,7 +25,7 @@ pub(super) struct EventCore {
 
 impl EventCore {
     /// Vendor event tokens use HMAC-SHA-1 (RFC 4226), 6 digits, counter 0.
-    pub(super) fn new(key: &SecretKey) -> Self {
+    fn new(key: &SecretKey) -> Self {
         EventCore {
             key: OtpKey::new(Algorithm::Sha1, key),
             digits: Digits::SIX,
@@ -24,26 +33,111 @@ impl EventCore {
         }
     }
 
-    pub(super) fn set_digits(&mut self, digits: Digits) {
+    fn set_digits(&mut self, digits: Digits) {
         self.digits = digits;
     }
 
-    pub(super) fn set_counter(&mut self, counter: u64) {
+    fn set_counter(&mut self, counter: u64) {
         self.next = Some(counter);
     }
 
-    pub(super) fn digits(&self) -> Digits {
+    fn digits(&self) -> Digits {
         self.digits
     }
 
-    pub(super) fn counter(&self) -> Option<u64> {
+    fn counter(&self) -> Option<u64> {
         self.next
     }
 
     /// The code for the current counter, advancing it; `None` if exhausted.
-    pub(super) fn press(&mut self) -> Option<Code> {
+    fn press(&mut self) -> Option<Code> {
         let counter = self.next?;
         self.next = counter.checked_add(1);
         Some(self.key.hotp(counter, self.digits))
+    }
+}
+
+/// Which event model an [`EventToken`] is. The models share every rule of
+/// the button; they differ in how the code reaches the user (a display, or
+/// HID keyboard reports), which the transports add on top.
+pub trait EventModel: Send + Sync + 'static {
+    const MODEL: Model;
+}
+
+/// An event token of model `M`: a serial of the event family and an HOTP
+/// counter that only moves forward. Use the aliases [`C100`](super::C100)
+/// and [`UsbToken`](super::UsbToken).
+pub struct EventToken<M: EventModel> {
+    serial: Serial,
+    core: EventCore,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M: EventModel> EventToken<M> {
+    /// Refuses a time-token serial: event serials start with `1`.
+    pub fn new(serial: Serial, key: SecretKey) -> Result<Self, DeviceError> {
+        serial.check_model(M::MODEL)?;
+        Ok(EventToken {
+            serial,
+            core: EventCore::new(&key),
+            model: PhantomData,
+        })
+    }
+
+    pub fn with_digits(mut self, digits: Digits) -> Self {
+        self.core.set_digits(digits);
+        self
+    }
+
+    /// A token that has already been pressed `counter` times.
+    pub fn with_counter(mut self, counter: u64) -> Self {
+        self.core.set_counter(counter);
+        self
+    }
+
+    /// The counter the next press will use; `None` once exhausted.
+    pub fn counter(&self) -> Option<u64> {
+        self.core.counter()
+    }
+}
+
+// By hand: derives would demand `M: Clone + Debug` of the marker types.
+impl<M: EventModel> Clone for EventToken<M> {
+    fn clone(&self) -> Self {
+        EventToken {
+            serial: self.serial,
+            core: self.core.clone(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M: EventModel> fmt::Debug for EventToken<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventToken")
+            .field("model", &M::MODEL)
+            .field("serial", &self.serial)
+            .field("core", &self.core)
+            .finish()
+    }
+}
+
+impl<M: EventModel> Token for EventToken<M> {
+    fn serial(&self) -> &Serial {
+        &self.serial
+    }
+
+    fn model(&self) -> Model {
+        M::MODEL
+    }
+
+    fn digits(&self) -> Digits {
+        self.core.digits()
+    }
+
+    fn press(&mut self) -> Result<Code, DeviceError> {
+        self.core.press().ok_or(DeviceError::CounterExhausted {
+            serial: self.serial,
+        })
     }
 }

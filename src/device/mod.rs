@@ -27,12 +27,13 @@ mod model;
 mod serial;
 mod usb;
 
-pub use c100::C100;
+pub use c100::{C100, C100Fob};
 pub use c200::C200;
 pub use error::DeviceError;
+pub use event::{EventModel, EventToken};
 pub use model::{Family, Model, ModelError};
 pub use serial::{FamilyMismatch, SERIAL_LEN, Serial, SerialError};
-pub use usb::UsbToken;
+pub use usb::{UsbKey, UsbToken};
 
 use std::fmt;
 

@@ -1,73 +1,27 @@
 //! The USB OTP token: an event (HOTP) token that types its code.
 
-use crate::otp::{Code, Digits, SecretKey};
-
-use super::Token;
-use super::error::DeviceError;
-use super::event::EventCore;
+use super::event::{EventModel, EventToken};
 use super::model::Model;
-use super::serial::Serial;
+
+/// Marks an [`EventToken`] as a USB OTP token.
+#[derive(Debug)]
+pub enum UsbKey {}
+
+impl EventModel for UsbKey {
+    const MODEL: Model = Model::Usb;
+}
 
 /// A USB OTP token: the same HOTP rules as the [`C100`](super::C100)
 /// (SHA-1, 6 digits by default, codes never repeat); a touch is a press.
 /// How the code reaches the host (HID keyboard reports) is the transport's
 /// business, not the model's.
-#[derive(Clone, Debug)]
-pub struct UsbToken {
-    serial: Serial,
-    core: EventCore,
-}
-
-impl UsbToken {
-    /// Refuses a time-token serial: USB tokens use the event layout.
-    pub fn new(serial: Serial, key: SecretKey) -> Result<Self, DeviceError> {
-        serial.check_model(Model::Usb)?;
-        Ok(UsbToken {
-            serial,
-            core: EventCore::new(&key),
-        })
-    }
-
-    pub fn with_digits(mut self, digits: Digits) -> Self {
-        self.core.set_digits(digits);
-        self
-    }
-
-    /// A token that has already been touched `counter` times.
-    pub fn with_counter(mut self, counter: u64) -> Self {
-        self.core.set_counter(counter);
-        self
-    }
-
-    /// The counter the next touch will use; `None` once exhausted.
-    pub fn counter(&self) -> Option<u64> {
-        self.core.counter()
-    }
-}
-
-impl Token for UsbToken {
-    fn serial(&self) -> &Serial {
-        &self.serial
-    }
-
-    fn model(&self) -> Model {
-        Model::Usb
-    }
-
-    fn digits(&self) -> Digits {
-        self.core.digits()
-    }
-
-    fn press(&mut self) -> Result<Code, DeviceError> {
-        self.core.press().ok_or(DeviceError::CounterExhausted {
-            serial: self.serial,
-        })
-    }
-}
+pub type UsbToken = EventToken<UsbKey>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::{DeviceError, Serial, Token};
+    use crate::otp::SecretKey;
 
     fn key() -> SecretKey {
         SecretKey::new(b"12345678901234567890".to_vec())
