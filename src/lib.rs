@@ -6,9 +6,19 @@
 //!   virtual clock tests advance by hand, and a drifting token clock.
 //! - [`device`]: the token models (C100 event fob, C200 time fob, USB OTP
 //!   token) as pure state machines over a clock, with serial validation.
+//! - [`verifier`]: the sans-IO verifier core: policy + stored token state +
+//!   submitted code(s) + now → outcome + new state (validate, replay,
+//!   lockout, drift learning, two-OTP resync, the device-replacement flow).
+//! - [`user`]: accounts: tax-code usernames, E.164 phones, licence-card user
+//!   codes, argon2id password hashes.
+//! - [`inventory`]: parsing vendor inventories (PSKC RFC 6030, CSV, otpauth
+//!   URIs) into token entries, all or nothing.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
 pub mod clock;
 pub mod cmdline;
 pub mod device;
+pub mod inventory;
 pub mod otp;
+pub mod user;
+pub mod verifier;

@@ -1,0 +1,551 @@
+//! Inventory import, the parsing half: the files a token vendor ships to the
+//! verifier (serials and keys), read into [`InventoryEntry`] values.
+//!
+//! Three formats, one file per format:
+//! - `pskc.rs`: RFC 6030 PSKC XML, plain or AES-128-CBC encrypted under a
+//!   pre-shared key or a PBKDF2 password, every encrypted value MAC-checked.
+//! - `csv.rs`: `serial,kind,key,digits,step[,algorithm,counter,t0]`, as
+//!   `tokenrig-sim fleet` prints it.
+//! - `otpauth.rs`: `otpauth://` Key URIs, one per line.
+//!
+//! Parsing is pure (bytes in, entries out) and **all or nothing**: one bad
+//! entry, or one serial given twice, refuses the whole file with an error
+//! naming the entry ([`Location`]) and why; nothing is returned for the rest,
+//! so an import can never leave half a shipment in the store.
+//!
+//! # Kinds
+//! The model comes from what the file says explicitly, then is checked
+//! against the serial's first digit (`1` event, `2` time) by
+//! [`Serial::parse_for`]:
+//! - CSV: the `kind` column (`c100`, `c200`, `usb`).
+//! - PSKC: the Key's `Algorithm` URI (`…:pskc:hotp` event, `…:pskc:totp`
+//!   time; without one, a `Counter` or a `TimeInterval`/`Time`). A
+//!   `DeviceInfo/Model` naming a model (`c100`, `c200`, `usb`) sets it;
+//!   otherwise one containing "usb" (any case) makes an event key a USB token.
+//! - otpauth: the type (`hotp` event, `totp` time); a `model=` parameter
+//!   (`c100`, `c200`, `usb`) sets the model.
+//!
+//! Neither PSKC nor otpauth can otherwise tell a USB token from a C100 (both
+//! are HOTP with event serials), so an event token without such a hint is a
+//! C100.
+//!
+//! # Serials
+//! [`parse`] holds every serial to tokenrig's 13-digit layout. Files made to
+//! other layouts, such as RFC 6030's own examples (serial `987654321`), are
+//! read by [`parse_raw`], which keeps the serial as written: they parse and
+//! decrypt, and [`parse`] refuses them naming the serial and why.
+
+mod csv;
+mod error;
+mod otpauth;
+mod pskc;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::device::{Family, Model, Serial};
+use crate::otp::{Algorithm, Digits, SecretKey, TotpParams};
+
+pub use error::{CsvHeaderError, EntryError, InventoryError, Location, PskcError, Quoted};
+
+/// One token of an inventory: what the verifier needs to check its codes.
+///
+/// `S` is the serial: a validated [`Serial`] for entries from [`parse`], the
+/// string the file states for [`RawEntry`]. Either way the model's family
+/// matches the [`MovingFactor`] and the key is not empty. `Debug` shows the
+/// key's length only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryEntry<S = Serial> {
+    serial: S,
+    model: Model,
+    key: SecretKey,
+    algorithm: Algorithm,
+    digits: Digits,
+    moving: MovingFactor,
+}
+
+/// An entry whose serial is kept as the file writes it (see [`parse_raw`]).
+pub type RawEntry = InventoryEntry<String>;
+
+/// What moves a token from one code to the next, and where it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovingFactor {
+    /// HOTP: the counter of the next code the token will show.
+    Event { counter: u64 },
+    /// TOTP: the time step and T0.
+    Time(TotpParams),
+}
+
+impl MovingFactor {
+    pub fn family(self) -> Family {
+        match self {
+            MovingFactor::Event { .. } => Family::Event,
+            MovingFactor::Time(_) => Family::Time,
+        }
+    }
+}
+
+impl<S> InventoryEntry<S> {
+    /// Checks what every entry must satisfy whatever its serial: the model's
+    /// family matches the moving factor, and there is a key.
+    fn new(
+        serial: S,
+        model: Model,
+        key: SecretKey,
+        algorithm: Algorithm,
+        digits: Digits,
+        moving: MovingFactor,
+    ) -> Result<Self, EntryError> {
+        if model.family() != moving.family() {
+            return Err(EntryError::WrongModel {
+                model,
+                entry: moving.family(),
+            });
+        }
+        if key.is_empty() {
+            return Err(EntryError::EmptyKey);
+        }
+        Ok(InventoryEntry {
+            serial,
+            model,
+            key,
+            algorithm,
+            digits,
+            moving,
+        })
+    }
+
+    pub fn serial(&self) -> &S {
+        &self.serial
+    }
+
+    pub fn model(&self) -> Model {
+        self.model
+    }
+
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    pub fn digits(&self) -> Digits {
+        self.digits
+    }
+
+    pub fn moving_factor(&self) -> MovingFactor {
+        self.moving
+    }
+}
+
+impl RawEntry {
+    /// Holds the entry to tokenrig's fleet: a 13-digit serial whose prefix
+    /// matches the model's family, and a C200 step of 30 or 60 s.
+    fn validate(self) -> Result<InventoryEntry, EntryError> {
+        let serial = Serial::parse_for(self.model, &self.serial)?;
+        if let MovingFactor::Time(params) = self.moving {
+            let secs = params.step.as_secs();
+            if secs != 30 && secs != 60 {
+                return Err(EntryError::UnsupportedStep(secs));
+            }
+        }
+        Ok(InventoryEntry {
+            serial,
+            model: self.model,
+            key: self.key,
+            algorithm: self.algorithm,
+            digits: self.digits,
+            moving: self.moving,
+        })
+    }
+}
+
+/// The key that unlocks an encrypted PSKC file.
+pub enum PskcKey {
+    /// A pre-shared AES-128 key (RFC 6030 §6.1), e.g. from `--pskc-key HEX`.
+    PreShared(SecretKey),
+    /// A password the AES key is derived from with PBKDF2 (RFC 6030 §6.2).
+    Password(Zeroizing<String>),
+}
+
+impl fmt::Debug for PskcKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PskcKey::PreShared(key) => write!(f, "PskcKey::PreShared({key:?})"),
+            PskcKey::Password(_) => f.write_str("PskcKey::Password(redacted)"),
+        }
+    }
+}
+
+/// The inventory formats tokenrig reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// RFC 6030 Portable Symmetric Key Container (XML).
+    Pskc,
+    /// `serial,kind,key,digits,step[,algorithm,counter,t0]` with a header.
+    Csv,
+    /// `otpauth://` Key URIs, one per line; blank lines and `#` comments skipped.
+    Otpauth,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Pskc, Format::Csv, Format::Otpauth];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pskc => "pskc",
+            Format::Csv => "csv",
+            Format::Otpauth => "otpauth",
+        }
+    }
+
+    /// The format of a file, from its content when that is conclusive (an
+    /// XML start, an `otpauth://` first line, a CSV header naming `serial`),
+    /// else from its extension (`.xml`/`.pskc`, `.csv`, `.txt`/`.uri`).
+    /// Content wins because vendors ship CSV as `.txt` as often as not.
+    pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, InventoryError> {
+        if let Some(format) = Format::sniff(bytes) {
+            return Ok(format);
+        }
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("xml" | "pskc" | "pskcxml") => Ok(Format::Pskc),
+            Some("csv") => Ok(Format::Csv),
+            Some("txt" | "uri") => Ok(Format::Otpauth),
+            _ => Err(InventoryError::UnknownFormat {
+                name: path.display().to_string(),
+            }),
+        }
+    }
+
+    fn sniff(bytes: &[u8]) -> Option<Format> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+        let text = &bytes[start..];
+        if text.starts_with(b"<?xml") || text.starts_with(b"<KeyContainer") {
+            return Some(Format::Pskc);
+        }
+        // A prefixed root, e.g. `<pskc:KeyContainer`.
+        let first_tag = text.strip_prefix(b"<").map(|t| {
+            let end = t
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || *b == b'>')
+                .unwrap_or(t.len());
+            &t[..end]
+        });
+        if first_tag.is_some_and(|tag| tag.ends_with(b":KeyContainer")) {
+            return Some(Format::Pskc);
+        }
+        let first_line = text
+            .split(|b| *b == b'\n')
+            .map(|l| l.trim_ascii())
+            .find(|l| !l.is_empty() && !l.starts_with(b"#"))?;
+        if first_line.len() >= 10 && first_line[..10].eq_ignore_ascii_case(b"otpauth://") {
+            return Some(Format::Otpauth);
+        }
+        if first_line
+            .split(|b| *b == b',')
+            .any(|field| field.trim_ascii().eq_ignore_ascii_case(b"serial"))
+        {
+            return Some(Format::Csv);
+        }
+        None
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Reads an inventory and holds every entry to tokenrig's fleet (13-digit
+/// serials matching their model, C200 steps of 30 or 60 s). All or nothing:
+/// the first bad entry is the error and no entry is returned.
+///
+/// `pskc_key` unlocks encrypted PSKC files; other formats ignore it.
+pub fn parse(
+    bytes: &[u8],
+    format: Format,
+    pskc_key: Option<&PskcKey>,
+) -> Result<Vec<InventoryEntry>, InventoryError> {
+    located(bytes, format, pskc_key)?
+        .into_iter()
+        .map(|(at, raw)| {
+            raw.validate()
+                .map_err(|why| InventoryError::Entry { at, why })
+        })
+        .collect()
+}
+
+/// Reads an inventory keeping each serial as the file writes it, for files
+/// made to another serial layout (RFC 6030's examples). Every other check of
+/// [`parse`] applies, all or nothing as well.
+pub fn parse_raw(
+    bytes: &[u8],
+    format: Format,
+    pskc_key: Option<&PskcKey>,
+) -> Result<Vec<RawEntry>, InventoryError> {
+    Ok(located(bytes, format, pskc_key)?
+        .into_iter()
+        .map(|(_, raw)| raw)
+        .collect())
+}
+
+/// The entries of a file with where each was found, checked for duplicate
+/// serials and for being non-empty.
+fn located(
+    bytes: &[u8],
+    format: Format,
+    pskc_key: Option<&PskcKey>,
+) -> Result<Vec<(Location, RawEntry)>, InventoryError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| InventoryError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let entries = match format {
+        Format::Pskc => pskc::parse(text, pskc_key)?,
+        Format::Csv => csv::parse(text)?,
+        Format::Otpauth => otpauth::parse(text)?,
+    };
+    if entries.is_empty() {
+        return Err(InventoryError::NoEntries);
+    }
+    let mut seen: HashMap<&str, &Location> = HashMap::new();
+    for (at, entry) in &entries {
+        if let Some(first) = seen.insert(entry.serial.as_str(), at) {
+            return Err(InventoryError::DuplicateSerial {
+                serial: Quoted::new(&entry.serial),
+                first: first.clone(),
+                second: at.clone(),
+            });
+        }
+    }
+    Ok(entries)
+}
+
+/// Reads one whole number of an entry, naming the field when it is not one.
+fn number(field: &'static str, text: &str) -> Result<u64, EntryError> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EntryError::NotANumber(field));
+    }
+    text.parse().map_err(|_| EntryError::NotANumber(field))
+}
+
+/// Reads a digit count (6 to 8).
+fn digits(text: &str) -> Result<Digits, EntryError> {
+    let n = number("digits", text)?;
+    let n = u8::try_from(n).map_err(|_| crate::otp::DigitsError(n))?;
+    Ok(Digits::new(n)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub(super) fn fixture(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/inventory")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn err(name: &str, format: Format) -> String {
+        parse(&fixture(name), format, None).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn formats_are_detected_by_content_then_extension() {
+        let detect = |name: &str, bytes: &[u8]| Format::detect(Path::new(name), bytes);
+        for (name, format) in [
+            ("rfc6030-figure2.xml", Format::Pskc),
+            ("rfc6030-figure7.xml", Format::Pskc),
+            ("fleet.pskc", Format::Pskc),
+            ("fleet.csv", Format::Csv),
+            ("fleet.txt", Format::Otpauth),
+        ] {
+            assert_eq!(detect("upload", &fixture(name)), Ok(format), "{name}");
+        }
+        assert_eq!(
+            detect("x", b"  <pskc:KeyContainer xmlns:pskc='x'/>"),
+            Ok(Format::Pskc)
+        );
+        assert_eq!(detect("tokens.TXT", b""), Ok(Format::Otpauth));
+        assert_eq!(detect("tokens.uri", b"garbage"), Ok(Format::Otpauth));
+        assert_eq!(detect("vendor.pskc", b"garbage"), Ok(Format::Pskc));
+        assert_eq!(detect("vendor.txt", &fixture("fleet.csv")), Ok(Format::Csv));
+        assert_eq!(
+            detect("a.bin", b"\x00\x01").map_err(|e| e.to_string()),
+            Err(InventoryError::UnknownFormat {
+                name: "a.bin".into()
+            }
+            .to_string())
+        );
+    }
+
+    #[test]
+    fn the_three_formats_agree_on_the_same_tokens() {
+        let psk =
+            PskcKey::PreShared(SecretKey::from_hex("a0b1c2d3e4f5061728394a5b6c7d8e9f").unwrap());
+        let plain = parse(&fixture("fleet.pskc"), Format::Pskc, None).unwrap();
+        let encrypted = parse(&fixture("fleet-encrypted.pskc"), Format::Pskc, Some(&psk)).unwrap();
+        let uris = parse(&fixture("fleet.txt"), Format::Otpauth, None).unwrap();
+        assert_eq!(plain, encrypted);
+        assert_eq!(plain, uris);
+
+        let summary: Vec<_> = plain
+            .iter()
+            .map(|e| (e.serial().as_str(), e.model(), e.moving_factor()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "1000133508267",
+                    Model::C100,
+                    MovingFactor::Event { counter: 5 }
+                ),
+                (
+                    "2600124809778",
+                    Model::C200,
+                    MovingFactor::Time(TotpParams::new(crate::otp::TimeStep::SECONDS_60))
+                ),
+                (
+                    "1400000000017",
+                    Model::Usb,
+                    MovingFactor::Event { counter: 0 }
+                ),
+            ]
+        );
+        let c100 = &plain[0];
+        assert_eq!(c100.key().as_bytes(), b"12345678901234567890");
+        assert_eq!(
+            plain[1].key().to_hex().as_str(),
+            "2cbb5c8714c00e9c7863c1af0044970040067572"
+        );
+        assert_eq!(
+            plain[2].key().to_hex().as_str(),
+            "9bfee67327db5698418829828b6a368980e2d897"
+        );
+        assert!(plain.iter().all(|e| e.digits() == Digits::SIX));
+        assert!(plain.iter().all(|e| e.algorithm() == Algorithm::Sha1));
+    }
+
+    #[test]
+    fn debug_output_hides_keys_and_passwords() {
+        let entries = parse(&fixture("fleet.csv"), Format::Csv, None).unwrap();
+        let shown = format!("{entries:?}");
+        assert!(shown.contains("SecretKey(20 bytes, redacted)"), "{shown}");
+        assert!(!shown.contains("e0573ff0"), "{shown}");
+        let password = PskcKey::Password(Zeroizing::new("qwerty".to_owned()));
+        assert_eq!(format!("{password:?}"), "PskcKey::Password(redacted)");
+        let key = PskcKey::PreShared(SecretKey::from_hex("00112233").unwrap());
+        assert_eq!(
+            format!("{key:?}"),
+            "PskcKey::PreShared(SecretKey(4 bytes, redacted))"
+        );
+    }
+
+    #[test]
+    fn rfc_serials_parse_raw_and_are_refused_by_parse() {
+        let bytes = fixture("rfc6030-figure2.xml");
+        let raw = parse_raw(&bytes, Format::Pskc, None).unwrap();
+        assert_eq!(raw[0].serial(), "12345678");
+        assert_eq!(
+            parse(&bytes, Format::Pskc, None).unwrap_err().to_string(),
+            "KeyPackage 1 (Key Id 12345678): serial has 8 digits, expected 13"
+        );
+    }
+
+    #[test]
+    fn a_serial_given_twice_refuses_the_file() {
+        assert_eq!(
+            err("invalid/duplicate-serial.csv", Format::Csv),
+            "line 4: serial 1909107966482 appears twice, first at line 2"
+        );
+        assert_eq!(
+            err("invalid/duplicate-serial.pskc", Format::Pskc),
+            "KeyPackage 2 (serial 1000133508267, Key Id 1000133508267): serial 1000133508267 \
+             appears twice, first at KeyPackage 1 (serial 1000133508267, Key Id 1000133508267)"
+        );
+    }
+
+    #[test]
+    fn a_serial_prefix_must_match_the_kind() {
+        assert_eq!(
+            err("invalid/prefix-mismatch.csv", Format::Csv),
+            "line 3: serial 1630489071652 starts with 1 (event token) but a c200 is a time token"
+        );
+    }
+
+    #[test]
+    fn a_file_without_tokens_is_refused() {
+        assert_eq!(
+            parse(b"serial,kind,key,digits,step\n", Format::Csv, None),
+            Err(InventoryError::NoEntries)
+        );
+        assert_eq!(
+            parse(b"# nothing\n\n", Format::Otpauth, None),
+            Err(InventoryError::NoEntries)
+        );
+        assert_eq!(
+            parse(b"\xff", Format::Csv, None),
+            Err(InventoryError::NotUtf8 { offset: 0 })
+        );
+    }
+
+    #[test]
+    fn quoted_strings_stay_on_one_short_line() {
+        assert_eq!(Quoted::new("a\nb").to_string(), "a\\nb");
+        assert_eq!(
+            Quoted::new(&"9".repeat(70)).to_string(),
+            "9".repeat(64) + "…"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let psk = PskcKey::PreShared(SecretKey::new(vec![7; 16]));
+            for format in Format::ALL {
+                let _ = parse(&bytes, format, Some(&psk));
+                let _ = parse(&bytes, format, None);
+            }
+            let _ = Format::detect(Path::new("f"), &bytes);
+        }
+
+        #[test]
+        fn arbitrary_lines_after_a_valid_start_never_panic(tail in "[ -~\n]{0,300}") {
+            let _ = parse(format!("serial,kind,key,digits,step,counter,t0,algorithm\n{tail}").as_bytes(), Format::Csv, None);
+            let _ = parse(format!("otpauth://{tail}").as_bytes(), Format::Otpauth, None);
+            let _ = parse(format!("<KeyContainer xmlns='urn:ietf:params:xml:ns:keyprov:pskc'>{tail}").as_bytes(), Format::Pskc, None);
+        }
+
+        #[test]
+        fn corrupted_pskc_files_never_panic(at in 0usize..4000, byte in any::<u8>(), cut in any::<bool>()) {
+            let psk = PskcKey::PreShared(
+                SecretKey::from_hex("a0b1c2d3e4f5061728394a5b6c7d8e9f").unwrap(),
+            );
+            let mut bytes = fixture("fleet-encrypted.pskc");
+            let at = at % bytes.len();
+            if cut {
+                bytes.truncate(at);
+            } else {
+                bytes[at] = byte;
+            }
+            let _ = parse(&bytes, Format::Pskc, Some(&psk));
+        }
+    }
+}
