@@ -1,0 +1,62 @@
+//! What can go wrong in the store: one typed enum, one line per message,
+//! never a key, a code or a password in it.
+
+use std::path::PathBuf;
+
+use crate::device::Serial;
+use crate::user::TaxCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("PostgreSQL stores are not supported yet (url {url})")]
+    PostgresNotSupported { url: String },
+    #[error("unsupported store url {url:?}: expected sqlite:PATH or a file path")]
+    BadUrl { url: String },
+    #[error(
+        "database schema version {found} is newer than this tokenrig ({supported}); upgrade tokenrig"
+    )]
+    SchemaTooNew { found: u32, supported: u32 },
+    #[error("store key from TOKENRIG_STORE_KEY must be 64 hex characters")]
+    BadEnvSecret,
+    #[error("store key file {path} must hold 64 hex characters")]
+    BadKeyFile { path: PathBuf },
+    #[error("store key file {path} is readable by group or others (mode {mode:o}); chmod 600 it")]
+    KeyFilePermissions { path: PathBuf, mode: u32 },
+    #[error("store key file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the store key does not match this database (wrong TOKENRIG_STORE_KEY or key file)")]
+    WrongSecret,
+    #[error("the key of serial {serial} does not decrypt: wrong store key or a tampered row")]
+    KeyDecryption { serial: Serial },
+    #[error("the operating system's random number generator failed")]
+    Entropy,
+    #[error("serial {0} is already in the store")]
+    DuplicateSerial(Serial),
+    #[error("serial {0} is not in the store")]
+    UnknownSerial(Serial),
+    #[error("user {0} is not in the store")]
+    UnknownUser(TaxCode),
+    #[error("user {0} is already in the store")]
+    DuplicateUser(TaxCode),
+    #[error("another user already has this user code")]
+    DuplicateUserCode,
+    #[error("no user has this user code")]
+    UnknownUserCode,
+    #[error("serial {serial} cannot be assigned: it is {status}")]
+    NotAssignable { serial: Serial, status: String },
+    #[error("user {username} already has active token {serial}; use the replacement flow")]
+    UserHasToken { username: TaxCode, serial: Serial },
+    #[error("user {0} has no active token")]
+    NoActiveToken(TaxCode),
+    #[error("token {0} changed since it was read (compare-and-set failed)")]
+    Conflict(Serial),
+    #[error("token {serial} kept changing under {attempts} attempts; try again")]
+    Contention { serial: Serial, attempts: u32 },
+    #[error("corrupt store row: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}

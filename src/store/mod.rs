@@ -1,0 +1,605 @@
+//! The durable store: tokens, users and the audit log, behind one API.
+//!
+//! SQLite today (`sqlite:PATH` or a bare path; bundled, WAL,
+//! `synchronous=FULL`); `postgres://` URLs are recognised and refused with
+//! [`StoreError::PostgresNotSupported`]. The SQL lives in one backend module
+//! (`sqlite.rs`) that moves plain rows; encryption and domain types live
+//! here, so a PostgreSQL backend is a second module and a second
+//! `Backend` variant, with nothing above this API changing.
+//! [`Verifier`] (`service.rs`) drives the sans-IO core over it.
+//!
+//! # Invariants
+//! - **Compare-and-set.** A token's state changes only through
+//!   [`Store::apply`], which writes a [`Decision`]'s new state only where
+//!   the row still holds its `previous` state (counter, drift, failures,
+//!   lock). A lost race is [`StoreError::Conflict`]; the caller re-reads and
+//!   asks the core again. So two connections, threads or processes never
+//!   both accept one code.
+//! - **Keys encrypted at rest.** Each token key is sealed with AES-256-GCM
+//!   under a key derived from the store secret (`TOKENRIG_STORE_KEY`, or a
+//!   0600 key file created on first run next to the database), a random
+//!   12-byte nonce per key, and the serial as associated data. The secret is
+//!   checked against the database on open, so a wrong one fails at once.
+//! - **No secret in the audit log, or in any error or `Debug`.** Audit rows
+//!   hold an action, serial, username, outcome and [`Reason::code`]: never
+//!   a code, a key, a user code or a password. User codes are stored only
+//!   as an HMAC under the store secret, which is what makes resync by user
+//!   code an indexed lookup.
+//! - **Counters are exact.** `u64` columns are stored as the `i64` with the
+//!   same bits, so `u64::MAX` round-trips.
+//! - **Migrations are versioned** (`migrations/sqlite/NNNN_name.sql`,
+//!   embedded); a database newer than the code is refused.
+//!
+//! [`Reason::code`]: crate::verifier::Reason::code
+
+mod error;
+mod secret;
+mod service;
+mod sqlite;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::clock::UnixTime;
+use crate::device::{Model, Serial};
+use crate::inventory::{InventoryEntry, MovingFactor};
+use crate::otp::{Algorithm, Digits, TimeStep, TotpParams};
+use crate::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
+use crate::verifier::{Decision, TokenConfig, TokenKind, TokenState, unlock};
+
+pub use error::StoreError;
+pub use secret::{STORE_KEY_ENV, SecretSource, StoreSecret, default_key_file};
+pub use service::{MAX_ATTEMPTS, Verifier};
+
+use secret::{Keys, NONCE_LEN, SealedKey};
+use sqlite::{AuditInsert, SqliteDb, TokenRow, UserRow, u64_from_sql, u64_to_sql};
+
+/// Where a token is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenStatus {
+    /// In the inventory, bound to nobody.
+    Unassigned,
+    /// In use (bound to a user, or activated before binding).
+    Active,
+    /// Retired by the replacement flow; never accepted again.
+    Replaced,
+}
+
+impl TokenStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Unassigned => "unassigned",
+            TokenStatus::Active => "active",
+            TokenStatus::Replaced => "replaced",
+        }
+    }
+}
+
+impl fmt::Display for TokenStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TokenStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "unassigned" => Ok(TokenStatus::Unassigned),
+            "active" => Ok(TokenStatus::Active),
+            "replaced" => Ok(TokenStatus::Replaced),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown token status {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A token loaded for verification: its key decrypted into `config`.
+/// `Debug` shows the key as redacted.
+#[derive(Debug, Clone)]
+pub struct StoredToken {
+    pub serial: Serial,
+    pub model: Model,
+    pub config: TokenConfig,
+    pub state: TokenState,
+    pub status: TokenStatus,
+    pub username: Option<TaxCode>,
+}
+
+/// A token as listed: no key, nothing decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSummary {
+    pub serial: Serial,
+    pub model: Model,
+    pub status: TokenStatus,
+    pub username: Option<TaxCode>,
+    pub state: TokenState,
+}
+
+/// A user as stored. The user code is not here: the store keeps only its
+/// HMAC, see [`Store::user_by_user_code`].
+#[derive(Debug, Clone)]
+pub struct StoredUser {
+    pub username: TaxCode,
+    pub phone: PhoneNumber,
+    pub password: PasswordHash,
+}
+
+/// What [`Store::apply`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The new state was written.
+    Written,
+    /// The decision changes nothing (a locked token's rejection), so
+    /// nothing was written.
+    Unchanged,
+}
+
+/// What an audit row records happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    Check,
+    Resync,
+    Import,
+    AddUser,
+    Assign,
+    Unlock,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Check => "check",
+            AuditAction::Resync => "resync",
+            AuditAction::Import => "import",
+            AuditAction::AddUser => "add_user",
+            AuditAction::Assign => "assign",
+            AuditAction::Unlock => "unlock",
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditOutcome {
+    Accepted,
+    Rejected,
+    Done,
+}
+
+impl AuditOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Accepted => "accepted",
+            AuditOutcome::Rejected => "rejected",
+            AuditOutcome::Done => "done",
+        }
+    }
+}
+
+/// An audit row to append. Its fields are typed so that nothing secret can
+/// be put in one: the reason is a [`Reason::code`](crate::verifier::Reason::code).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub at: UnixTime,
+    pub action: AuditAction,
+    pub serial: Option<Serial>,
+    pub username: Option<TaxCode>,
+    pub outcome: AuditOutcome,
+    pub reason: Option<&'static str>,
+}
+
+/// An audit row read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: UnixTime,
+    pub action: String,
+    pub serial: Option<String>,
+    pub username: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+}
+
+/// Where the store is, parsed from `--db`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// `sqlite:PATH` (also `sqlite://PATH`), `postgres://…` /
+    /// `postgresql://…`, or a bare file path.
+    pub fn parse(url: &str) -> Result<StoreUrl, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || (path.contains("://") && !url.starts_with("sqlite")) {
+            return Err(StoreError::BadUrl {
+                url: url.to_owned(),
+            });
+        }
+        Ok(StoreUrl::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// The database behind a [`Store`]. One variant today; PostgreSQL is the
+/// second, with the same operations on the same row types.
+enum Backend {
+    Sqlite(SqliteDb),
+}
+
+/// One connection to the store, with the keys derived from its secret.
+/// Not `Sync`: give each thread its own (they may share a file), or wrap it
+/// in a blocking task.
+pub struct Store {
+    backend: Backend,
+    keys: Keys,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Store { keys: redacted, .. }")
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating) the store at `url`, with the secret
+    /// from `TOKENRIG_STORE_KEY` or the key file next to the database.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, &SecretSource::Default)
+    }
+
+    pub fn open_with(url: &str, source: &SecretSource) -> Result<Store, StoreError> {
+        match StoreUrl::parse(url)? {
+            StoreUrl::Postgres(url) => Err(StoreError::PostgresNotSupported {
+                url: redact_password(&url),
+            }),
+            StoreUrl::Sqlite(path) => Store::open_sqlite(&path, source),
+        }
+    }
+
+    fn open_sqlite(path: &Path, source: &SecretSource) -> Result<Store, StoreError> {
+        // The secret first: a bad key file must not leave a new empty
+        // database behind.
+        let keys = Keys::new(&source.load(path)?);
+        let db = SqliteDb::open(path)?;
+        db.check_secret(&keys.check_value())?;
+        Ok(Store {
+            backend: Backend::Sqlite(db),
+            keys,
+        })
+    }
+
+    fn db(&self) -> &SqliteDb {
+        match &self.backend {
+            Backend::Sqlite(db) => db,
+        }
+    }
+
+    /// Imports a parsed inventory in one transaction: all or nothing. A
+    /// serial already in the store refuses the whole batch, naming it.
+    pub fn import(&self, entries: &[InventoryEntry]) -> Result<usize, StoreError> {
+        let rows = entries
+            .iter()
+            .map(|entry| self.token_row(entry))
+            .collect::<Result<Vec<_>, _>>()?;
+        match self.db().insert_tokens(&rows)? {
+            Ok(n) => Ok(n),
+            Err(serial) => Err(StoreError::DuplicateSerial(parse_serial(&serial)?)),
+        }
+    }
+
+    fn token_row(&self, entry: &InventoryEntry) -> Result<TokenRow, StoreError> {
+        let serial = *entry.serial();
+        let sealed = self.keys.seal(serial, entry.key())?;
+        let (step, t0, next_counter) = match entry.moving_factor() {
+            MovingFactor::Event { counter } => (None, None, counter),
+            MovingFactor::Time(params) => (
+                Some(u64_to_sql(params.step.as_secs())),
+                Some(u64_to_sql(params.t0)),
+                0,
+            ),
+        };
+        Ok(TokenRow {
+            serial: serial.as_str().to_owned(),
+            model: entry.model().name().to_owned(),
+            algorithm: entry.algorithm().name().to_owned(),
+            digits: i64::from(entry.digits().get()),
+            step,
+            t0,
+            key_ciphertext: sealed.ciphertext,
+            key_nonce: sealed.nonce.to_vec(),
+            next_counter: u64_to_sql(next_counter),
+            drift_steps: 0,
+            failures: 0,
+            locked: false,
+            status: TokenStatus::Unassigned.as_str().to_owned(),
+            username: None,
+        })
+    }
+
+    /// Adds a user; the user code is stored only as its lookup HMAC.
+    pub fn add_user(&self, user: &User) -> Result<(), StoreError> {
+        let username = *user.username();
+        if self.db().user_exists(username.as_str())? {
+            return Err(StoreError::DuplicateUser(username));
+        }
+        let lookup = self.keys.user_code_lookup(user.user_code());
+        if self.db().lookup_exists(&lookup)? {
+            return Err(StoreError::DuplicateUserCode);
+        }
+        self.db().insert_user(&UserRow {
+            username: username.as_str().to_owned(),
+            phone: user.phone().as_str().to_owned(),
+            user_code_lookup: lookup.to_vec(),
+            password_phc: user.password().as_phc().to_owned(),
+        })?;
+        Ok(())
+    }
+
+    pub fn user(&self, username: &TaxCode) -> Result<Option<StoredUser>, StoreError> {
+        self.db()
+            .user(username.as_str())?
+            .map(stored_user)
+            .transpose()
+    }
+
+    /// The user whose licence card carries `code`: an indexed lookup on the
+    /// code's HMAC under the store secret.
+    pub fn user_by_user_code(&self, code: &UserCode) -> Result<Option<StoredUser>, StoreError> {
+        let lookup = self.keys.user_code_lookup(code);
+        self.db()
+            .user_by_lookup(&lookup)?
+            .map(stored_user)
+            .transpose()
+    }
+
+    /// Binds a token to a user. The token must exist and be bound to
+    /// nobody, unassigned or active but unowned (its family is that of its
+    /// serial, checked at import); a replaced token is never reused. A user
+    /// with an active token must go through the replacement flow instead.
+    pub fn assign(&self, username: &TaxCode, serial: Serial) -> Result<(), StoreError> {
+        if !self.db().user_exists(username.as_str())? {
+            return Err(StoreError::UnknownUser(*username));
+        }
+        let summary = self
+            .token_summary(serial)?
+            .ok_or(StoreError::UnknownSerial(serial))?;
+        if summary.status == TokenStatus::Replaced || summary.username.is_some() {
+            let status = match summary.username {
+                Some(owner) => format!("assigned to {owner}"),
+                None => summary.status.to_string(),
+            };
+            return Err(StoreError::NotAssignable { serial, status });
+        }
+        if let Some(active) = self.active_serial_of(username)? {
+            return Err(StoreError::UserHasToken {
+                username: *username,
+                serial: active,
+            });
+        }
+        if self.db().assign(username.as_str(), serial.as_str())? == 0 {
+            return Err(StoreError::Conflict(serial));
+        }
+        Ok(())
+    }
+
+    /// A token with its key decrypted, ready for the verifier core.
+    pub fn token(&self, serial: Serial) -> Result<Option<StoredToken>, StoreError> {
+        let Some(row) = self.db().token(serial.as_str())? else {
+            return Ok(None);
+        };
+        let summary = summary(&row)?;
+        let algorithm =
+            Algorithm::from_str(&row.algorithm).map_err(|_| corrupt(&row.serial, "algorithm"))?;
+        let digits = u8::try_from(row.digits)
+            .ok()
+            .and_then(|d| Digits::new(d).ok())
+            .ok_or_else(|| corrupt(&row.serial, "digits"))?;
+        let kind = match (row.step, row.t0) {
+            (None, None) => TokenKind::Event,
+            (Some(step), Some(t0)) => TokenKind::Time(TotpParams {
+                step: TimeStep::from_secs(u64_from_sql(step))
+                    .map_err(|_| corrupt(&row.serial, "step"))?,
+                t0: u64_from_sql(t0),
+            }),
+            _ => return Err(corrupt(&row.serial, "step/t0")),
+        };
+        if kind.family() != summary.model.family() {
+            return Err(corrupt(&row.serial, "model"));
+        }
+        let nonce: [u8; NONCE_LEN] = row
+            .key_nonce
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt(&row.serial, "key nonce"))?;
+        let key = self.keys.open(
+            serial,
+            &SealedKey {
+                ciphertext: row.key_ciphertext,
+                nonce,
+            },
+        )?;
+        Ok(Some(StoredToken {
+            serial,
+            model: summary.model,
+            config: TokenConfig::new(algorithm, &key, digits, kind),
+            state: summary.state,
+            status: summary.status,
+            username: summary.username,
+        }))
+    }
+
+    fn token_summary(&self, serial: Serial) -> Result<Option<TokenSummary>, StoreError> {
+        self.db()
+            .token(serial.as_str())?
+            .as_ref()
+            .map(summary)
+            .transpose()
+    }
+
+    /// Every token, or a user's, by serial; nothing is decrypted.
+    pub fn tokens(&self, username: Option<&TaxCode>) -> Result<Vec<TokenSummary>, StoreError> {
+        self.db()
+            .tokens(username.map(TaxCode::as_str))?
+            .iter()
+            .map(summary)
+            .collect()
+    }
+
+    /// The serial of the user's active token.
+    pub fn active_serial_of(&self, username: &TaxCode) -> Result<Option<Serial>, StoreError> {
+        self.db()
+            .active_token_of(username.as_str())?
+            .as_deref()
+            .map(parse_serial)
+            .transpose()
+    }
+
+    /// Applies a decision with compare-and-set on its `previous` state.
+    /// [`StoreError::Conflict`] if the row changed since it was read (or
+    /// is gone).
+    pub fn apply(&self, serial: Serial, decision: &Decision) -> Result<Applied, StoreError> {
+        if !decision.changes_state() {
+            return Ok(Applied::Unchanged);
+        }
+        match self
+            .db()
+            .compare_and_set(serial.as_str(), &decision.previous, &decision.new_state)?
+        {
+            0 => Err(StoreError::Conflict(serial)),
+            _ => Ok(Applied::Written),
+        }
+    }
+
+    /// [`apply`](Self::apply) and [`append_audit`](Self::append_audit) in
+    /// one transaction: the audit row is written exactly when the decision
+    /// is, so the log never misses a decision nor records a lost race.
+    pub fn apply_audited(
+        &self,
+        serial: Serial,
+        decision: &Decision,
+        record: &AuditRecord,
+    ) -> Result<Applied, StoreError> {
+        let changed = self.db().compare_and_set_audited(
+            serial.as_str(),
+            &decision.previous,
+            &decision.new_state,
+            &audit_insert(record),
+        )?;
+        match (changed, decision.changes_state()) {
+            (0, _) => Err(StoreError::Conflict(serial)),
+            (_, true) => Ok(Applied::Written),
+            (_, false) => Ok(Applied::Unchanged),
+        }
+    }
+
+    /// The admin unlock: clears the lock and failures, keeps counter and
+    /// drift (what [`verifier::unlock`](crate::verifier::unlock) does).
+    pub fn unlock(&self, serial: Serial) -> Result<TokenState, StoreError> {
+        let summary = self
+            .token_summary(serial)?
+            .ok_or(StoreError::UnknownSerial(serial))?;
+        if self.db().unlock(serial.as_str())? == 0 {
+            return Err(StoreError::UnknownSerial(serial));
+        }
+        Ok(unlock(summary.state))
+    }
+
+    pub fn append_audit(&self, record: &AuditRecord) -> Result<i64, StoreError> {
+        Ok(self.db().append_audit(&audit_insert(record))?)
+    }
+
+    /// The newest `limit` audit rows, newest first.
+    pub fn audit(&self, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(self
+            .db()
+            .audit(limit)?
+            .into_iter()
+            .map(|r| AuditRow {
+                id: r.id,
+                at: UnixTime::from_nanos(u64_from_sql(r.at_unix_nanos)),
+                action: r.action,
+                serial: r.serial,
+                username: r.username,
+                outcome: r.outcome,
+                reason: r.reason,
+            })
+            .collect())
+    }
+}
+
+fn audit_insert(record: &AuditRecord) -> AuditInsert<'_> {
+    AuditInsert {
+        at_unix_nanos: record.at.as_nanos(),
+        action: record.action.as_str(),
+        serial: record.serial.as_ref().map(Serial::as_str),
+        username: record.username.as_ref().map(TaxCode::as_str),
+        outcome: record.outcome.as_str(),
+        reason: record.reason,
+    }
+}
+
+fn corrupt(serial: &str, column: &str) -> StoreError {
+    StoreError::Corrupt(format!("token {serial}: bad {column}"))
+}
+
+fn parse_serial(s: &str) -> Result<Serial, StoreError> {
+    Serial::parse(s).map_err(|_| StoreError::Corrupt(format!("bad serial {s:?}")))
+}
+
+fn parse_username(s: &str) -> Result<TaxCode, StoreError> {
+    TaxCode::parse(s).map_err(|_| StoreError::Corrupt(format!("bad username {s:?}")))
+}
+
+fn summary(row: &TokenRow) -> Result<TokenSummary, StoreError> {
+    Ok(TokenSummary {
+        serial: parse_serial(&row.serial)?,
+        model: Model::from_str(&row.model).map_err(|_| corrupt(&row.serial, "model"))?,
+        status: row.status.parse()?,
+        username: row.username.as_deref().map(parse_username).transpose()?,
+        state: TokenState {
+            next_counter: u64_from_sql(row.next_counter),
+            drift_steps: row.drift_steps,
+            failures: u32::try_from(row.failures).map_err(|_| corrupt(&row.serial, "failures"))?,
+            locked: row.locked,
+        },
+    })
+}
+
+fn stored_user(row: UserRow) -> Result<StoredUser, StoreError> {
+    Ok(StoredUser {
+        username: parse_username(&row.username)?,
+        phone: PhoneNumber::parse(&row.phone)
+            .map_err(|_| StoreError::Corrupt(format!("user {}: bad phone", row.username)))?,
+        password: PasswordHash::from_phc(&row.password_phc).map_err(|_| {
+            StoreError::Corrupt(format!("user {}: bad password hash", row.username))
+        })?,
+    })
+}
+
+/// A PostgreSQL URL may carry a password; errors show it without one.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,403 @@
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use tempfile::TempDir;
+
+use super::*;
+use crate::inventory::{self, Format};
+use crate::otp::{OtpKey, SecretKey};
+use crate::user::HashParams;
+use crate::verifier::{Outcome, Policy, Reason, validate};
+
+const FLEET: &str = include_str!("../../fixtures/inventory/fleet.csv");
+const EVENT: &str = "1909107966482";
+const EVENT_KEY: &str = "e0573ff0cea6f5aae891e353ef23448b21b20902";
+const TIME: &str = "2630489071652";
+const USERNAME: &str = "RSSMRA85T10A562S";
+
+fn entries(csv: &str) -> Vec<InventoryEntry> {
+    inventory::parse(csv.as_bytes(), Format::Csv, None).expect("valid inventory")
+}
+
+fn serial(s: &str) -> Serial {
+    Serial::parse(s).expect("valid serial")
+}
+
+fn secret(byte: u8) -> SecretSource {
+    SecretSource::Given(StoreSecret::from_bytes([byte; 32]))
+}
+
+struct Scratch {
+    dir: TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite:{}", self.db().display())
+    }
+
+    fn open(&self) -> Store {
+        Store::open_with(&self.url(), &secret(7)).expect("store opens")
+    }
+}
+
+fn user(tax_code: &str, user_code: &str) -> User {
+    let light = HashParams {
+        memory_kib: 8,
+        iterations: 1,
+        lanes: 1,
+    };
+    User::new(
+        tax_code.parse().expect("tax code"),
+        "+39 333 123 4567".parse().expect("phone"),
+        user_code.parse().expect("user code"),
+        PasswordHash::new_with_params("hunter42", light).expect("hash"),
+    )
+}
+
+fn event_code(counter: u64) -> String {
+    let key = SecretKey::from_hex(EVENT_KEY).expect("hex key");
+    OtpKey::new(Algorithm::Sha1, &key)
+        .hotp(counter, Digits::SIX)
+        .to_string()
+}
+
+#[test]
+fn import_round_trips_keys_and_a_u64_max_counter() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    assert_eq!(store.import(&entries(FLEET)).expect("import"), 5);
+    let max = format!(
+        "serial,kind,key,digits,step,counter\n1909107966499,c100,{EVENT_KEY},8,,{}\n",
+        u64::MAX
+    );
+    assert_eq!(store.import(&entries(&max)).expect("import"), 1);
+
+    let event = store.token(serial(EVENT)).expect("load").expect("present");
+    assert_eq!(event.model, Model::C100);
+    assert_eq!(event.status, TokenStatus::Unassigned);
+    assert_eq!(event.state, TokenState::event(0));
+    assert_eq!(event.config.code_at(0).to_string(), event_code(0));
+
+    let time = store.token(serial(TIME)).expect("load").expect("present");
+    assert_eq!(
+        time.config.kind,
+        TokenKind::Time(TotpParams::new(TimeStep::SECONDS_60))
+    );
+
+    let far = store
+        .token(serial("1909107966499"))
+        .expect("load")
+        .expect("present");
+    assert_eq!(far.state.next_counter, u64::MAX);
+    assert_eq!(far.config.digits.get(), 8);
+    let listed = store.tokens(None).expect("list");
+    assert_eq!(listed.len(), 6);
+    assert_eq!(listed[0].model, Model::Usb);
+    assert!(
+        store
+            .token(serial("1909107966400"))
+            .expect("load")
+            .is_none()
+    );
+}
+
+#[test]
+fn keys_are_not_in_the_database_file() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET)).expect("import");
+    drop(store);
+    let key = SecretKey::from_hex(EVENT_KEY).expect("hex key");
+    let mut raw = fs::read(scratch.db()).expect("db file");
+    raw.extend(fs::read(scratch.dir.path().join("store.db-wal")).unwrap_or_default());
+    assert!(raw.windows(key.len()).all(|w| w != key.as_bytes()));
+    assert!(
+        raw.windows(EVENT_KEY.len())
+            .all(|w| w != EVENT_KEY.as_bytes())
+    );
+    assert!(raw.windows(EVENT.len()).any(|w| w == EVENT.as_bytes()));
+}
+
+#[test]
+fn a_wrong_store_secret_is_refused_on_open() {
+    let scratch = Scratch::new();
+    scratch.open().import(&entries(FLEET)).expect("import");
+    let err = Store::open_with(&scratch.url(), &secret(8)).expect_err("wrong secret");
+    assert!(matches!(err, StoreError::WrongSecret), "{err}");
+    assert!(err.to_string().contains("does not match"), "{err}");
+}
+
+#[test]
+fn a_key_moved_to_another_row_does_not_decrypt() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET)).expect("import");
+    store
+        .db()
+        .connection()
+        .execute(
+            "UPDATE tokens SET (key_ciphertext, key_nonce) = \
+             (SELECT key_ciphertext, key_nonce FROM tokens WHERE serial = ?1) \
+             WHERE serial = ?2",
+            ["1909107966483", EVENT],
+        )
+        .expect("tamper");
+    let err = store.token(serial(EVENT)).expect_err("AAD is the serial");
+    assert!(matches!(err, StoreError::KeyDecryption { .. }), "{err}");
+}
+
+#[test]
+fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
+    let scratch = Scratch::new();
+    drop(scratch.open());
+    let store = scratch.open();
+    assert_eq!(store.db().schema_versions().expect("versions"), vec![1]);
+    store
+        .db()
+        .connection()
+        .execute(
+            "INSERT INTO schema_version (version, name) VALUES (99, 'future')",
+            [],
+        )
+        .expect("insert");
+    drop(store);
+    let err = Store::open_with(&scratch.url(), &secret(7)).expect_err("too new");
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaTooNew {
+                found: 99,
+                supported: 1
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_key_file_is_created_0600_and_refused_when_readable_by_others() {
+    let scratch = Scratch::new();
+    let source = SecretSource::KeyFile(default_key_file(&scratch.db()));
+    let store = Store::open_with(&scratch.url(), &source).expect("opens");
+    store.import(&entries(FLEET)).expect("import");
+    drop(store);
+    let path = scratch.dir.path().join("store.db.key");
+    let mode = fs::metadata(&path).expect("key file").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(fs::read_to_string(&path).expect("read").trim().len(), 64);
+
+    let again = Store::open_with(&scratch.url(), &source).expect("reopens");
+    assert!(again.token(serial(EVENT)).expect("load").is_some());
+
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let err = Store::open_with(&scratch.url(), &source).expect_err("too open");
+    assert!(
+        matches!(err, StoreError::KeyFilePermissions { mode: 0o644, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("chmod 600"), "{err}");
+}
+
+#[test]
+fn a_bad_key_file_leaves_no_database_behind() {
+    let scratch = Scratch::new();
+    let key = scratch.dir.path().join("k");
+    fs::write(&key, "not hex").expect("write");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let err = Store::open_with(&scratch.url(), &SecretSource::KeyFile(key)).expect_err("bad");
+    assert!(matches!(err, StoreError::BadKeyFile { .. }), "{err}");
+    assert!(!scratch.db().exists());
+}
+
+#[test]
+fn a_stale_decision_is_a_conflict() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET)).expect("import");
+    let token = store.token(serial(EVENT)).expect("load").expect("present");
+    let policy = Policy::default();
+    let now = UnixTime::from_secs(1_700_000_000);
+    let first = validate(&policy, &token.config, token.state, &event_code(0), now);
+    let second = validate(&policy, &token.config, token.state, &event_code(1), now);
+    assert_eq!(
+        store.apply(serial(EVENT), &first).expect("first wins"),
+        Applied::Written
+    );
+    let err = store.apply(serial(EVENT), &second).expect_err("stale");
+    assert!(matches!(err, StoreError::Conflict(s) if s == serial(EVENT)));
+    let stored = store.token(serial(EVENT)).expect("load").expect("present");
+    assert_eq!(stored.state, first.new_state);
+}
+
+#[test]
+fn import_is_all_or_nothing() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    let fleet = entries(FLEET);
+    store.import(&fleet[..1]).expect("first import");
+    let err = store.import(&fleet).expect_err("duplicate");
+    assert!(matches!(err, StoreError::DuplicateSerial(s) if s == serial(EVENT)));
+    assert!(err.to_string().contains(EVENT), "{err}");
+    assert_eq!(store.tokens(None).expect("list").len(), 1);
+}
+
+#[test]
+fn users_assignment_and_the_verifier_leave_no_code_in_the_audit() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET)).expect("import");
+    let alice = user(USERNAME, "Card1234");
+    store.add_user(&alice).expect("add");
+    assert!(matches!(
+        store.add_user(&alice),
+        Err(StoreError::DuplicateUser(_))
+    ));
+    let username = *alice.username();
+    let loaded = store.user(&username).expect("load").expect("present");
+    assert!(loaded.password.verify("hunter42"));
+    let by_code = store
+        .user_by_user_code(&"Card1234".parse().expect("code"))
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(by_code.username, username);
+    assert!(
+        store
+            .user_by_user_code(&"Card9999".parse().expect("code"))
+            .expect("lookup")
+            .is_none()
+    );
+
+    store.assign(&username, serial(EVENT)).expect("assign");
+    let err = store
+        .assign(&username, serial("1909107966483"))
+        .expect_err("one active token");
+    assert!(matches!(err, StoreError::UserHasToken { .. }), "{err}");
+    let mine = store.tokens(Some(&username)).expect("list");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].status, TokenStatus::Active);
+
+    let verifier = Verifier::new(store, Policy::default());
+    let now = UnixTime::from_secs(1_700_000_000);
+    let accepted = verifier
+        .check_user(&username, &event_code(0), now)
+        .expect("check");
+    assert_eq!(accepted, Outcome::Accepted { matched: 0 });
+    let replayed = verifier
+        .check_serial(serial(EVENT), &event_code(0), now)
+        .expect("check");
+    assert_eq!(replayed, Outcome::Rejected(Reason::Replayed));
+    let synced = verifier
+        .resync_user_code(
+            &"Card1234".parse().expect("code"),
+            &event_code(500),
+            &event_code(501),
+            now,
+        )
+        .expect("resync");
+    assert_eq!(synced, Outcome::Accepted { matched: 501 });
+
+    let audit = verifier.store.audit(10).expect("audit");
+    assert_eq!(audit.len(), 3);
+    assert_eq!(audit[0].action, "resync");
+    assert_eq!(audit[1].reason.as_deref(), Some("replayed"));
+    assert_eq!(audit[2].outcome, "accepted");
+    assert_eq!(audit[2].username.as_deref(), Some("rssmra85t10a562s"));
+    assert_eq!(audit[2].at, now);
+    let shown = format!("{audit:?}");
+    for code in [event_code(0), event_code(500), event_code(501)] {
+        assert!(!shown.contains(&code), "{shown}");
+    }
+    assert!(!shown.contains("Card1234"), "{shown}");
+}
+
+#[test]
+fn unlock_clears_the_lock_and_keeps_the_counter() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET)).expect("import");
+    let policy = Policy {
+        max_failures: 2,
+        ..Policy::default()
+    };
+    let verifier = Verifier::new(store, policy);
+    let now = UnixTime::from_secs(1_700_000_000);
+    verifier
+        .check_serial(serial(EVENT), &event_code(3), now)
+        .expect("accept");
+    for _ in 0..2 {
+        verifier
+            .check_serial(serial(EVENT), "000000", now)
+            .expect("reject");
+    }
+    let locked = verifier
+        .check_serial(serial(EVENT), &event_code(4), now)
+        .expect("locked");
+    assert_eq!(locked, Outcome::Rejected(Reason::Locked));
+    let state = verifier.store.unlock(serial(EVENT)).expect("unlock");
+    assert_eq!(state, TokenState::event(4));
+    let accepted = verifier
+        .check_serial(serial(EVENT), &event_code(4), now)
+        .expect("accept");
+    assert_eq!(accepted, Outcome::Accepted { matched: 4 });
+}
+
+#[test]
+fn postgres_urls_are_refused_without_echoing_a_password() {
+    let err = Store::open("postgres://admin:s3cret@db.example/tokenrig").expect_err("pg");
+    assert!(
+        matches!(err, StoreError::PostgresNotSupported { .. }),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+    assert!(err.to_string().contains("not supported yet"), "{err}");
+    assert_eq!(
+        StoreUrl::parse("/var/lib/x.db").expect("path"),
+        StoreUrl::Sqlite(PathBuf::from("/var/lib/x.db"))
+    );
+    assert!(matches!(
+        StoreUrl::parse("mysql://x"),
+        Err(StoreError::BadUrl { .. })
+    ));
+}
+
+#[test]
+fn debug_output_hides_secrets() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET)).expect("import");
+    let token = store.token(serial(EVENT)).expect("load").expect("present");
+    let shown = format!(
+        "{store:?} {token:?} {:?}",
+        StoreSecret::from_bytes([0xab; 32])
+    );
+    assert!(shown.contains("redacted"), "{shown}");
+    assert!(!shown.contains("abab"), "{shown}");
+    assert!(!shown.contains("e0573f"), "{shown}");
+}
+
+#[test]
+fn u64_columns_keep_every_bit() {
+    for v in [0, 1, i64::MAX as u64, 1 << 63, u64::MAX] {
+        assert_eq!(u64_from_sql(u64_to_sql(v)), v);
+    }
+}
+
+#[test]
+fn a_store_secret_is_exactly_64_hex_characters() {
+    let hex = "ab".repeat(32);
+    assert!(StoreSecret::from_hex(&format!(" {hex}\n")).is_some());
+    assert!(StoreSecret::from_hex(&hex[..63]).is_none());
+    assert!(StoreSecret::from_hex(&"zz".repeat(32)).is_none());
+    assert!(StoreSecret::from_hex(&"ab".repeat(33)).is_none());
+}
