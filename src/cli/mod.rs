@@ -4,8 +4,16 @@
 //! print; everything it calls takes plain values and a [`tokenrig::clock::Clock`].
 
 mod args;
+mod assign;
+mod check;
+mod db;
 mod demo;
+mod import;
 mod otp;
+mod resync;
+mod tokens;
+mod unlock;
+mod user;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -30,22 +38,43 @@ enum Command {
     Otp(otp::OtpCommand),
     /// Press a virtual C100 and C200 on a virtual clock and print their codes.
     Demo(demo::DemoArgs),
+    /// Import token inventories (PSKC, CSV, otpauth URIs): all files or nothing.
+    Import(import::ImportArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Bind an unassigned token to a user.
+    Assign(assign::AssignArgs),
+    /// Clear a token's lockout (counter and drift are kept).
+    Unlock(unlock::UnlockArgs),
+    /// List tokens: serial, kind, status, counter/offset, failures, lock, user.
+    Tokens(tokens::TokensArgs),
+    /// Check one OTP: exit 0 accepted, 1 rejected, the reason on stdout.
+    #[command(allow_negative_numbers = true)]
+    Check(check::CheckArgs),
+    /// Resynchronise a token with two consecutive OTPs: exit 0 synchronised, 1 not.
+    #[command(allow_negative_numbers = true)]
+    Resync(resync::ResyncArgs),
 }
 
-/// Why a command failed. `Usage` is the user's input; `Io` is the world's.
+/// Why a command failed. `Usage` is the user's input; `Io` is the world's;
+/// a store error is either, see [`db::is_bad_input`].
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
     Io(#[from] io::Error),
+    #[error(transparent)]
+    Store(#[from] tokenrig::store::StoreError),
 }
 
 impl CliError {
     fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Usage(_) => ExitCode::from(2),
-            CliError::Io(_) => ExitCode::FAILURE,
+            CliError::Store(e) if db::is_bad_input(e) => ExitCode::from(2),
+            CliError::Io(_) | CliError::Store(_) => ExitCode::FAILURE,
         }
     }
 }
@@ -55,12 +84,20 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    let done = |r: Result<(), CliError>| r.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
-        Command::Otp(cmd) => otp::run(cmd),
-        Command::Demo(args) => demo::run(args),
+        Command::Otp(cmd) => done(otp::run(cmd)),
+        Command::Demo(args) => done(demo::run(args)),
+        Command::Import(args) => done(import::run(args)),
+        Command::User(cmd) => done(user::run(cmd)),
+        Command::Assign(args) => done(assign::run(args)),
+        Command::Unlock(args) => done(unlock::run(args)),
+        Command::Tokens(args) => done(tokens::run(args)),
+        Command::Check(args) => check::run(args),
+        Command::Resync(args) => resync::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         // A closed pipe (`tokenrig otp hotp ... | head`) is the reader saying
         // it has enough, not a failure.
         Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

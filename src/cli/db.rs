@@ -1,0 +1,119 @@
+//! What the admin commands share: `--db`, opening the store, `--time`,
+//! reading a secret from stdin, and which store errors are the user's input.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+
+use clap::Args;
+use tokenrig::clock::{Clock, SystemClock, UnixTime};
+use tokenrig::store::{Store, StoreError};
+use zeroize::Zeroizing;
+
+use super::CliError;
+
+/// The store every admin command works on.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Store URL: sqlite:PATH, a file path, or postgres://… [default: an
+    /// SQLite file under $XDG_DATA_HOME/tokenrig or ~/.local/share/tokenrig]
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+}
+
+impl DbArgs {
+    /// Opens (creating and migrating) the store; the default location's
+    /// directory is created on first use.
+    pub fn open(&self) -> Result<Store, CliError> {
+        let url = match &self.db {
+            Some(url) => url.clone(),
+            None => default_db()?,
+        };
+        Ok(Store::open(&url)?)
+    }
+}
+
+/// `$XDG_DATA_HOME/tokenrig/tokenrig.db`, else
+/// `~/.local/share/tokenrig/tokenrig.db`, its directory created.
+fn default_db() -> Result<String, CliError> {
+    // The XDG spec says a relative $XDG_DATA_HOME is invalid and ignored.
+    let xdg = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let data = match xdg {
+        Some(dir) => dir,
+        None => {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .ok_or_else(|| {
+                    CliError::Usage(
+                        "no --db given and neither XDG_DATA_HOME nor HOME is set".to_owned(),
+                    )
+                })?;
+            home.join(".local").join("share")
+        }
+    };
+    let dir = data.join("tokenrig");
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CliError::Io(io::Error::new(
+            e.kind(),
+            format!("cannot create {}: {e}", dir.display()),
+        ))
+    })?;
+    Ok(format!("sqlite:{}", dir.join("tokenrig.db").display()))
+}
+
+/// `--time UNIX`, in range for [`UnixTime`].
+pub fn unix_time(s: &str) -> Result<UnixTime, String> {
+    s.parse::<u64>()
+        .ok()
+        .and_then(UnixTime::checked_from_secs)
+        .ok_or_else(|| "must be a whole number of seconds since 1970, at most year 2554".to_owned())
+}
+
+/// The instant to decide at: `--time` (QA time travel) or the system clock.
+pub fn instant(time: Option<UnixTime>) -> UnixTime {
+    time.unwrap_or_else(|| SystemClock.now())
+}
+
+/// A secret piped on stdin (`--password-stdin`), without its trailing
+/// newline. Zeroised on drop; never echoed.
+pub fn secret_from_stdin(what: &str) -> Result<Zeroizing<String>, CliError> {
+    let mut text = Zeroizing::new(String::new());
+    io::stdin().read_to_string(&mut text).map_err(|e| {
+        if e.kind() == io::ErrorKind::InvalidData {
+            CliError::Usage(format!("{what} on stdin is not UTF-8"))
+        } else {
+            CliError::Io(e)
+        }
+    })?;
+    let trimmed = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if trimmed.is_empty() {
+        return Err(CliError::Usage(format!("{what} on stdin is empty")));
+    }
+    Ok(Zeroizing::new(trimmed.to_owned()))
+}
+
+/// Whether a store error is about what the user typed (exit 2) rather than
+/// the world (exit 1).
+pub fn is_bad_input(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::PostgresNotSupported { .. }
+            | StoreError::BadUrl { .. }
+            | StoreError::BadEnvSecret
+            | StoreError::WrongSecret
+            | StoreError::DuplicateSerial(_)
+            | StoreError::UnknownSerial(_)
+            | StoreError::UnknownUser(_)
+            | StoreError::DuplicateUser(_)
+            | StoreError::DuplicateUserCode
+            | StoreError::UnknownUserCode
+            | StoreError::NotAssignable { .. }
+            | StoreError::UserHasToken { .. }
+            | StoreError::NoActiveToken(_)
+    )
+}

@@ -1,0 +1,23 @@
+//! `tokenrig unlock`: the admin unlock of a token locked after too many
+//! failures; its counter and drift stay as they were.
+
+use clap::Args;
+use tokenrig::device::Serial;
+
+use super::assign::serial;
+use super::db::DbArgs;
+use super::{CliError, write_lines};
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The token's 13-digit serial
+    #[arg(long, value_name = "S", value_parser = serial)]
+    serial: Serial,
+}
+
+pub fn run(a: UnlockArgs) -> Result<(), CliError> {
+    a.db.open()?.unlock(a.serial)?;
+    write_lines([format!("unlocked {}", a.serial.as_str())])
+}
