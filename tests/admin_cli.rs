@@ -74,12 +74,20 @@ impl Rig {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the tokenrig binary runs");
-        child
+        let written = child
             .stdin
             .take()
             .expect("piped stdin")
-            .write_all(stdin.as_bytes())
-            .expect("stdin written");
+            .write_all(stdin.as_bytes());
+        // A command that refuses its arguments exits before reading stdin;
+        // the closed pipe is then its answer, not a test failure.
+        if let Err(e) = written {
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe,
+                "stdin written: {e}"
+            );
+        }
         child.wait_with_output().expect("tokenrig finishes")
     }
 
