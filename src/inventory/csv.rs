@@ -10,9 +10,9 @@
 use ::csv::{ReaderBuilder, StringRecord, Trim};
 
 use super::error::{CsvHeaderError, EntryError, InventoryError, Location, Quoted};
-use super::{MovingFactor, RawEntry};
-use crate::device::{Family, Model};
-use crate::otp::{Algorithm, SecretKey, TimeStep, TotpParams};
+use super::{MovingFactor, MovingFields, RawEntry};
+use crate::device::Model;
+use crate::otp::{Algorithm, SecretKey};
 
 const REQUIRED: [&str; 5] = ["serial", "kind", "key", "digits", "step"];
 const OPTIONAL: [&str; 3] = ["algorithm", "counter", "t0"];
@@ -126,31 +126,15 @@ impl Columns {
             Some(name) => name.parse()?,
             None => Algorithm::Sha1,
         };
-        let moving = match model.family() {
-            Family::Event => {
-                for (field, value) in [("step", step), ("t0", t0)] {
-                    if value.is_some() {
-                        return Err(EntryError::NotForModel { field, model });
-                    }
-                }
-                MovingFactor::Event {
-                    counter: counter.unwrap_or(0),
-                }
-            }
-            Family::Time => {
-                if counter.is_some() {
-                    return Err(EntryError::NotForModel {
-                        field: "counter",
-                        model,
-                    });
-                }
-                let step = step.ok_or(EntryError::Missing("step"))?;
-                MovingFactor::Time(TotpParams {
-                    step: TimeStep::from_secs(step).map_err(|_| EntryError::ZeroStep)?,
-                    t0: t0.unwrap_or(0),
-                })
-            }
-        };
+        let moving = MovingFactor::from_fields(
+            model,
+            MovingFields {
+                counter: ("counter", counter),
+                step: ("step", step),
+                t0: ("t0", t0),
+                default_step: None,
+            },
+        )?;
         RawEntry::new(serial.to_owned(), model, key, algorithm, digits, moving)
     }
 }
@@ -160,7 +144,7 @@ mod tests {
     use super::super::tests::fixture;
     use super::super::{Format, parse as parse_inventory};
     use super::*;
-    use crate::otp::Digits;
+    use crate::otp::{Digits, TimeStep, TotpParams};
 
     fn err(bytes: &[u8]) -> String {
         parse_inventory(bytes, Format::Csv, None)

@@ -47,7 +47,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use crate::device::{Family, Model, Serial};
-use crate::otp::{Algorithm, Digits, SecretKey, TotpParams};
+use crate::otp::{Algorithm, Digits, SecretKey, TimeStep, TotpParams};
 
 pub use error::{CsvHeaderError, EntryError, InventoryError, Location, PskcError, Quoted};
 
@@ -86,6 +86,49 @@ impl MovingFactor {
             MovingFactor::Time(_) => Family::Time,
         }
     }
+
+    /// The one rule every format shares: an event token takes a counter
+    /// (default 0) and no step or T0; a time token takes a step (the
+    /// format's default, if it has one) and T0 (default 0) and no counter.
+    /// Each field comes with the name its format uses, for the error.
+    fn from_fields(model: Model, fields: MovingFields) -> Result<MovingFactor, EntryError> {
+        let MovingFields {
+            counter,
+            step,
+            t0,
+            default_step,
+        } = fields;
+        let given = |(name, value): (&'static str, Option<u64>)| value.map(|_| name);
+        match model.family() {
+            Family::Event => match given(step).or_else(|| given(t0)) {
+                Some(field) => Err(EntryError::NotForModel { field, model }),
+                None => Ok(MovingFactor::Event {
+                    counter: counter.1.unwrap_or(0),
+                }),
+            },
+            Family::Time => {
+                if let Some(field) = given(counter) {
+                    return Err(EntryError::NotForModel { field, model });
+                }
+                let secs = step.1.or(default_step).ok_or(EntryError::Missing(step.0))?;
+                let step = TimeStep::from_secs(secs).map_err(|_| EntryError::ZeroStep)?;
+                Ok(MovingFactor::Time(TotpParams {
+                    step,
+                    t0: t0.1.unwrap_or(0),
+                }))
+            }
+        }
+    }
+}
+
+/// The moving-factor fields of one entry as a format gives them: each with
+/// the name that format uses for it.
+struct MovingFields {
+    counter: (&'static str, Option<u64>),
+    step: (&'static str, Option<u64>),
+    t0: (&'static str, Option<u64>),
+    /// The step a format assumes when none is given (`None`: required).
+    default_step: Option<u64>,
 }
 
 impl<S> InventoryEntry<S> {

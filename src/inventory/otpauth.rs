@@ -13,9 +13,9 @@ use percent_encoding::percent_decode_str;
 use zeroize::Zeroizing;
 
 use super::error::{EntryError, InventoryError, Location};
-use super::{MovingFactor, RawEntry};
+use super::{MovingFactor, MovingFields, RawEntry};
 use crate::device::{Family, Model};
-use crate::otp::{Algorithm, Digits, SecretKey, TimeStep, TotpParams};
+use crate::otp::{Algorithm, Digits, SecretKey};
 
 const SCHEME: &str = "otpauth://";
 
@@ -103,30 +103,17 @@ fn key_uri(line: &str) -> Result<RawEntry, EntryError> {
         .as_deref()
         .map(|n| super::number("period", n))
         .transpose()?;
-    let moving = match family {
-        Family::Event => {
-            if period.is_some() {
-                return Err(EntryError::NotForModel {
-                    field: "period",
-                    model,
-                });
-            }
-            MovingFactor::Event {
-                counter: counter.unwrap_or(0),
-            }
-        }
-        Family::Time => {
-            if counter.is_some() {
-                return Err(EntryError::NotForModel {
-                    field: "counter",
-                    model,
-                });
-            }
-            let step =
-                TimeStep::from_secs(period.unwrap_or(30)).map_err(|_| EntryError::ZeroStep)?;
-            MovingFactor::Time(TotpParams::new(step))
-        }
-    };
+    let moving = MovingFactor::from_fields(
+        model,
+        MovingFields {
+            counter: ("counter", counter),
+            step: ("period", period),
+            // Key URIs have no T0: always 0.
+            t0: ("t0", None),
+            // The Key URI format's default period.
+            default_step: Some(30),
+        },
+    )?;
     RawEntry::new(serial, model, key, algorithm, digits, moving)
 }
 
@@ -185,6 +172,7 @@ mod tests {
     use super::super::tests::fixture;
     use super::super::{Format, parse as parse_inventory};
     use super::*;
+    use crate::otp::{TimeStep, TotpParams};
 
     fn err(text: &str) -> String {
         parse_inventory(text.as_bytes(), Format::Otpauth, None)

@@ -29,9 +29,9 @@ use roxmltree::{Document, Node};
 use zeroize::Zeroizing;
 
 use super::error::{EntryError, InventoryError, Location, PskcError, Quoted};
-use super::{MovingFactor, PskcKey, RawEntry};
+use super::{MovingFactor, MovingFields, PskcKey, RawEntry};
 use crate::device::{Family, Model};
-use crate::otp::{Algorithm, Digits, SecretKey, TimeStep, TotpParams};
+use crate::otp::{Algorithm, Digits, SecretKey};
 
 const PSKC_NS: &str = "urn:ietf:params:xml:ns:keyprov:pskc";
 const HOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:hotp";
@@ -147,32 +147,16 @@ fn key_package(package: Node, protection: Option<&Protection>) -> Result<RawEntr
         None => return Err(PskcError::UnknownKind.into()),
     };
     let model = model(family, device.and_then(|d| child(d, "Model")).map(text))?;
-    let moving = match family {
-        Family::Event => {
-            for (field, value) in [("TimeInterval", interval), ("Time", time)] {
-                if value.is_some() {
-                    return Err(EntryError::NotForModel { field, model });
-                }
-            }
-            MovingFactor::Event {
-                counter: counter.unwrap_or(0),
-            }
-        }
-        Family::Time => {
-            if counter.is_some() {
-                return Err(EntryError::NotForModel {
-                    field: "Counter",
-                    model,
-                });
-            }
-            let step =
-                TimeStep::from_secs(interval.unwrap_or(30)).map_err(|_| EntryError::ZeroStep)?;
-            MovingFactor::Time(TotpParams {
-                step,
-                t0: time.unwrap_or(0),
-            })
-        }
-    };
+    let moving = MovingFactor::from_fields(
+        model,
+        MovingFields {
+            counter: ("Counter", counter),
+            step: ("TimeInterval", interval),
+            t0: ("Time", time),
+            // Without a TimeInterval: RFC 6238's default step, 30 s.
+            default_step: Some(30),
+        },
+    )?;
 
     let parameters = child(key, "AlgorithmParameters");
     let digits = match parameters.and_then(|p| child(p, "ResponseFormat")) {
