@@ -11,7 +11,7 @@ use crate::device::{C100, C200, Serial, Token};
 use crate::otp::Code;
 
 use super::testkit::{STEP_60, event_config, secret, time_config};
-use super::{Decision, Outcome, Policy, Reason, TokenState, resync, unlock, validate};
+use super::{Decision, Outcome, Policy, Reason, TokenConfig, TokenState, resync, unlock, validate};
 
 const DAY: Duration = Duration::from_secs(86_400);
 const START: u64 = 1_700_000_000;
@@ -143,6 +143,43 @@ fn value(code: &str) -> u32 {
     code.parse().expect("six digits")
 }
 
+/// Carries out a `Validate` or `Resync` op against the core and checks the
+/// answer in the ledger; returns the state to continue from (unchanged when
+/// the op picks nothing yet). Other ops are the caller's.
+fn submit(
+    policy: &Policy,
+    config: &TokenConfig,
+    state: TokenState,
+    ledger: &mut Ledger,
+    shown: &[(u64, Code)],
+    op: &Op,
+    now: UnixTime,
+) -> TokenState {
+    let code_at = |c: u64| config.code_at(c);
+    let (decision, submitted) = match *op {
+        Op::Validate(p) => {
+            let Some(code) = choose(shown, p, &code_at) else {
+                return state;
+            };
+            (
+                validate(policy, config, state, &code, now),
+                vec![value(&code)],
+            )
+        }
+        Op::Resync(a, b) => {
+            let (Some(otp1), Some(otp2)) = (choose(shown, a, &code_at), choose(shown, b, &code_at))
+            else {
+                return state;
+            };
+            let d = resync(policy, config, state, &otp1, &otp2, now);
+            (d, vec![value(&otp1), value(&otp2)])
+        }
+        Op::Press(_) | Op::Wait(_) | Op::Unlock => return state,
+    };
+    ledger.record(&decision, &submitted, |c| code_at(c).value());
+    decision.new_state
+}
+
 proptest! {
     #[test]
     fn no_event_code_is_ever_accepted_twice(
@@ -156,7 +193,6 @@ proptest! {
         let mut state = TokenState::event(start);
         let mut shown: Vec<(u64, Code)> = Vec::new();
         let mut ledger = Ledger::default();
-        let code_at = |c: u64| config.code_at(c);
         let now = UnixTime::from_secs(START);
         for op in ops {
             match op {
@@ -167,17 +203,8 @@ proptest! {
                         shown.push((counter, code));
                     }
                 }
-                Op::Validate(p) => {
-                    let Some(code) = choose(&shown, p, &code_at) else { continue };
-                    let d = validate(&policy, &config, state, &code, now);
-                    ledger.record(&d, &[value(&code)], |c| code_at(c).value());
-                    state = d.new_state;
-                }
-                Op::Resync(a, b) => {
-                    let (Some(otp1), Some(otp2)) = (choose(&shown, a, &code_at), choose(&shown, b, &code_at)) else { continue };
-                    let d = resync(&policy, &config, state, &otp1, &otp2, now);
-                    ledger.record(&d, &[value(&otp1), value(&otp2)], |c| code_at(c).value());
-                    state = d.new_state;
+                Op::Validate(_) | Op::Resync(..) => {
+                    state = submit(&policy, &config, state, &mut ledger, &shown, &op, now);
                 }
                 Op::Wait(_) => {}
                 Op::Unlock => state = unlock(state),
@@ -201,7 +228,6 @@ proptest! {
         let mut state = TokenState::time(None, 0);
         let mut shown: Vec<(u64, Code)> = Vec::new();
         let mut ledger = Ledger::default();
-        let code_at = |c: u64| config.code_at(c);
         for op in ops {
             let now = base.now();
             match op {
@@ -213,17 +239,8 @@ proptest! {
                         shown.push((step, code));
                     }
                 }
-                Op::Validate(p) => {
-                    let Some(code) = choose(&shown, p, &code_at) else { continue };
-                    let d = validate(&policy, &config, state, &code, now);
-                    ledger.record(&d, &[value(&code)], |c| code_at(c).value());
-                    state = d.new_state;
-                }
-                Op::Resync(a, b) => {
-                    let (Some(otp1), Some(otp2)) = (choose(&shown, a, &code_at), choose(&shown, b, &code_at)) else { continue };
-                    let d = resync(&policy, &config, state, &otp1, &otp2, now);
-                    ledger.record(&d, &[value(&otp1), value(&otp2)], |c| code_at(c).value());
-                    state = d.new_state;
+                Op::Validate(_) | Op::Resync(..) => {
+                    state = submit(&policy, &config, state, &mut ledger, &shown, &op, now);
                 }
                 Op::Wait(secs) => base.advance(Duration::from_secs(secs.into())),
                 Op::Unlock => state = unlock(state),
