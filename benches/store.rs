@@ -26,7 +26,7 @@ fn store(c: &mut Criterion) {
     let store = Store::open_with(&url, &SecretSource::Given(secret)).expect("store opens");
     let csv = format!("serial,kind,key,digits,step\n{SERIAL},c100,{KEY_HEX},6,\n");
     let entries = inventory::parse(csv.as_bytes(), Format::Csv, None).expect("inventory parses");
-    store.import(&entries).expect("import");
+    store.import(&entries, UnixTime::EPOCH).expect("import");
     let verifier = Verifier::new(store, Policy::default());
     let serial = Serial::parse(SERIAL).expect("serial");
     let key = OtpKey::new(

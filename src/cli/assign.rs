@@ -4,7 +4,7 @@ use clap::Args;
 use tokenrig::device::Serial;
 use tokenrig::user::TaxCode;
 
-use super::db::DbArgs;
+use super::db::{DbArgs, instant};
 use super::user::tax_code;
 use super::{CliError, write_lines};
 
@@ -25,7 +25,7 @@ pub fn serial(s: &str) -> Result<Serial, String> {
 }
 
 pub fn run(a: AssignArgs) -> Result<(), CliError> {
-    a.db.open()?.assign(&a.user, a.serial)?;
+    a.db.open()?.assign(&a.user, a.serial, instant(None))?;
     write_lines([format!(
         "assigned {} to {}",
         a.serial.as_str(),

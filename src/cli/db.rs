@@ -2,11 +2,10 @@
 //! reading a secret from stdin, and which store errors are the user's input.
 
 use std::io::{self, Read};
-use std::path::PathBuf;
 
 use clap::Args;
 use tokenrig::clock::{Clock, SystemClock, UnixTime};
-use tokenrig::store::{Store, StoreError};
+use tokenrig::store::{Store, StoreError, default_data_dir};
 use zeroize::Zeroizing;
 
 use super::CliError;
@@ -32,28 +31,11 @@ impl DbArgs {
     }
 }
 
-/// `$XDG_DATA_HOME/tokenrig/tokenrig.db`, else
-/// `~/.local/share/tokenrig/tokenrig.db`, its directory created.
+/// `tokenrig.db` in the data directory, which is created on first use.
 fn default_db() -> Result<String, CliError> {
-    // The XDG spec says a relative $XDG_DATA_HOME is invalid and ignored.
-    let xdg = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute());
-    let data = match xdg {
-        Some(dir) => dir,
-        None => {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .ok_or_else(|| {
-                    CliError::Usage(
-                        "no --db given and neither XDG_DATA_HOME nor HOME is set".to_owned(),
-                    )
-                })?;
-            home.join(".local").join("share")
-        }
-    };
-    let dir = data.join("tokenrig");
+    let dir = default_data_dir().ok_or_else(|| {
+        CliError::Usage("no --db given and neither XDG_DATA_HOME nor HOME is set".to_owned())
+    })?;
     std::fs::create_dir_all(&dir).map_err(|e| {
         CliError::Io(io::Error::new(
             e.kind(),
@@ -102,8 +84,7 @@ pub fn secret_from_stdin(what: &str) -> Result<Zeroizing<String>, CliError> {
 pub fn is_bad_input(e: &StoreError) -> bool {
     matches!(
         e,
-        StoreError::PostgresNotSupported { .. }
-            | StoreError::BadUrl { .. }
+        StoreError::BadUrl { .. }
             | StoreError::BadEnvSecret
             | StoreError::WrongSecret
             | StoreError::DuplicateSerial(_)

@@ -7,7 +7,7 @@ use clap::Args;
 use tokenrig::inventory::{self, Format, PskcKey};
 use tokenrig::otp::SecretKey;
 
-use super::db::{DbArgs, secret_from_stdin};
+use super::db::{DbArgs, instant, secret_from_stdin};
 use super::{CliError, write_lines};
 
 #[derive(Debug, Args)]
@@ -49,7 +49,7 @@ pub fn run(a: ImportArgs) -> Result<(), CliError> {
         entries.extend(inventory::parse(&bytes, format, key.as_ref()).map_err(named)?);
     }
     let store = a.db.open()?;
-    let n = store.import(&entries)?;
+    let n = store.import(&entries, instant(None))?;
     write_lines([format!(
         "imported {n} token{}",
         if n == 1 { "" } else { "s" }

@@ -5,7 +5,7 @@ use clap::Args;
 use tokenrig::device::Serial;
 
 use super::assign::serial;
-use super::db::DbArgs;
+use super::db::{DbArgs, instant};
 use super::{CliError, write_lines};
 
 #[derive(Debug, Args)]
@@ -18,6 +18,6 @@ pub struct UnlockArgs {
 }
 
 pub fn run(a: UnlockArgs) -> Result<(), CliError> {
-    a.db.open()?.unlock(a.serial)?;
+    a.db.open()?.unlock(a.serial, instant(None))?;
     write_lines([format!("unlocked {}", a.serial.as_str())])
 }

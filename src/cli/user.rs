@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use tokenrig::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 
-use super::db::{DbArgs, secret_from_stdin};
+use super::db::{DbArgs, instant, secret_from_stdin};
 use super::{CliError, write_lines};
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +56,9 @@ fn add(a: UserAddArgs) -> Result<(), CliError> {
     let password = secret_from_stdin("password")?;
     let hash = PasswordHash::new(&password).map_err(|e| CliError::Usage(e.to_string()))?;
     let store = a.db.open()?;
-    store.add_user(&User::new(a.username, a.phone, user_code, hash))?;
+    store.add_user(
+        &User::new(a.username, a.phone, user_code, hash),
+        instant(None),
+    )?;
     write_lines([format!("added user {}", a.username.as_str())])
 }

@@ -8,9 +8,7 @@ use crate::user::TaxCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("PostgreSQL stores are not supported yet (url {url})")]
-    PostgresNotSupported { url: String },
-    #[error("unsupported store url {url:?}: expected sqlite:PATH or a file path")]
+    #[error("unsupported store url {url:?}: expected sqlite:PATH, a file path or postgres://…")]
     BadUrl { url: String },
     #[error(
         "database schema version {found} is newer than this tokenrig ({supported}); upgrade tokenrig"
@@ -31,6 +29,10 @@ pub enum StoreError {
     WrongSecret,
     #[error("the key of serial {serial} does not decrypt: wrong store key or a tampered row")]
     KeyDecryption { serial: Serial },
+    #[error(
+        "no data directory for the default store key file: set XDG_DATA_HOME or HOME, or TOKENRIG_STORE_KEY"
+    )]
+    NoDataDir,
     #[error("the operating system's random number generator failed")]
     Entropy,
     #[error("serial {0} is already in the store")]
@@ -59,4 +61,19 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+}
+
+/// One line, no parameter values: a server error is its message and
+/// SQLSTATE (its DETAIL can quote row values, so it is dropped); any other
+/// error (connecting, I/O) is its own first line.
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> StoreError {
+        let line = match e.as_db_error() {
+            Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+            None => e.to_string().lines().next().unwrap_or("").to_owned(),
+        };
+        StoreError::Postgres(line)
+    }
 }

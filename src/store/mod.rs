@@ -1,16 +1,16 @@
 //! The durable store: tokens, users and the audit log, behind one API.
 //!
-//! SQLite today (`sqlite:PATH` or a bare path; bundled, WAL,
-//! `synchronous=FULL`); `postgres://` URLs are recognised and refused with
-//! [`StoreError::PostgresNotSupported`]. The SQL lives in one backend module
-//! (`sqlite.rs`) that moves plain rows; encryption and domain types live
-//! here, so a PostgreSQL backend is a second module and a second
-//! `Backend` variant, with nothing above this API changing.
-//! [`Verifier`] (`service.rs`) drives the sans-IO core over it.
+//! Two backends behind one trait (`rows.rs`: `Database`, moving plain
+//! rows): SQLite (`sqlite.rs`; `sqlite:PATH` or a bare path; bundled, WAL,
+//! `synchronous=FULL`), the default, and PostgreSQL (`postgres.rs`;
+//! `postgres://…`), for several verifier processes sharing one database.
+//! Encryption and domain types live here, above both, so nothing above
+//! this API knows which one it talks to. [`Verifier`] (`service.rs`)
+//! drives the sans-IO core over it.
 //!
 //! # Invariants
 //! - **Compare-and-set.** A token's state changes only through
-//!   [`Store::apply`], which writes a [`Decision`]'s new state only where
+//!   [`Store::apply_audited`] (and [`Store::replace_device`]), which writes a [`Decision`]'s new state only where
 //!   the row still holds its `previous` state (counter, drift, failures,
 //!   lock). A lost race is [`StoreError::Conflict`]; the caller re-reads and
 //!   asks the core again. So two connections, threads or processes never
@@ -27,18 +27,24 @@
 //!   code an indexed lookup.
 //! - **Counters are exact.** `u64` columns are stored as the `i64` with the
 //!   same bits, so `u64::MAX` round-trips.
-//! - **Migrations are versioned** (`migrations/sqlite/NNNN_name.sql`,
-//!   embedded); a database newer than the code is refused.
+//! - **Every change has its audit row, in the same transaction**:
+//!   decisions, imports (one row per token), users added, assignments,
+//!   unlocks and replacements.
+//! - **Migrations are versioned** (`migrations/{sqlite,postgres}/NNNN_name.sql`,
+//!   embedded, the same version numbers in both); a database newer than
+//!   the code is refused.
 //!
 //! [`Reason::code`]: crate::verifier::Reason::code
 
 mod error;
+mod postgres;
+mod rows;
 mod secret;
 mod service;
 mod sqlite;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::clock::UnixTime;
@@ -52,8 +58,10 @@ pub use error::StoreError;
 pub use secret::{STORE_KEY_ENV, SecretSource, StoreSecret, default_key_file};
 pub use service::{MAX_ATTEMPTS, Verifier};
 
+use postgres::PgDb;
+use rows::{AuditInsert, Database, SwapRows, TokenRow, UserRow, u64_from_sql, u64_to_sql};
 use secret::{Keys, NONCE_LEN, SealedKey};
-use sqlite::{AuditInsert, SqliteDb, TokenRow, UserRow, u64_from_sql, u64_to_sql};
+use sqlite::SqliteDb;
 
 /// Where a token is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,7 +136,7 @@ pub struct StoredUser {
     pub password: PasswordHash,
 }
 
-/// What [`Store::apply`] did.
+/// What [`Store::apply_audited`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
     /// The new state was written.
@@ -147,6 +155,7 @@ pub enum AuditAction {
     AddUser,
     Assign,
     Unlock,
+    Replace,
 }
 
 impl AuditAction {
@@ -158,6 +167,7 @@ impl AuditAction {
             AuditAction::AddUser => "add_user",
             AuditAction::Assign => "assign",
             AuditAction::Unlock => "unlock",
+            AuditAction::Replace => "replace",
         }
     }
 }
@@ -231,17 +241,11 @@ impl StoreUrl {
     }
 }
 
-/// The database behind a [`Store`]. One variant today; PostgreSQL is the
-/// second, with the same operations on the same row types.
-enum Backend {
-    Sqlite(SqliteDb),
-}
-
 /// One connection to the store, with the keys derived from its secret.
-/// Not `Sync`: give each thread its own (they may share a file), or wrap it
-/// in a blocking task.
+/// `Send` but not `Sync`: give each thread its own (they may share one
+/// database), or move it into a blocking task.
 pub struct Store {
-    backend: Backend,
+    db: Box<dyn Database>,
     keys: Keys,
 }
 
@@ -259,40 +263,42 @@ impl Store {
     }
 
     pub fn open_with(url: &str, source: &SecretSource) -> Result<Store, StoreError> {
-        match StoreUrl::parse(url)? {
-            StoreUrl::Postgres(url) => Err(StoreError::PostgresNotSupported {
-                url: redact_password(&url),
-            }),
-            StoreUrl::Sqlite(path) => Store::open_sqlite(&path, source),
-        }
-    }
-
-    fn open_sqlite(path: &Path, source: &SecretSource) -> Result<Store, StoreError> {
         // The secret first: a bad key file must not leave a new empty
         // database behind.
-        let keys = Keys::new(&source.load(path)?);
-        let db = SqliteDb::open(path)?;
+        let (keys, db): (Keys, Box<dyn Database>) = match StoreUrl::parse(url)? {
+            StoreUrl::Postgres(url) => {
+                let keys = Keys::new(&source.load(|| postgres::default_key_file(&url))?);
+                (keys, Box::new(PgDb::connect(&url)?))
+            }
+            StoreUrl::Sqlite(path) => {
+                let keys = Keys::new(&source.load(|| Ok(default_key_file(&path)))?);
+                (keys, Box::new(SqliteDb::open(&path)?))
+            }
+        };
         db.check_secret(&keys.check_value())?;
-        Ok(Store {
-            backend: Backend::Sqlite(db),
-            keys,
-        })
+        Ok(Store { db, keys })
     }
 
-    fn db(&self) -> &SqliteDb {
-        match &self.backend {
-            Backend::Sqlite(db) => db,
-        }
+    fn db(&self) -> &dyn Database {
+        self.db.as_ref()
     }
 
     /// Imports a parsed inventory in one transaction: all or nothing. A
     /// serial already in the store refuses the whole batch, naming it.
-    pub fn import(&self, entries: &[InventoryEntry]) -> Result<usize, StoreError> {
+    /// One audit row per token, in the same transaction.
+    pub fn import(&self, entries: &[InventoryEntry], at: UnixTime) -> Result<usize, StoreError> {
         let rows = entries
             .iter()
             .map(|entry| self.token_row(entry))
             .collect::<Result<Vec<_>, _>>()?;
-        match self.db().insert_tokens(&rows)? {
+        let audit: Vec<AuditInsert<'_>> = rows
+            .iter()
+            .map(|row| AuditInsert {
+                serial: Some(&row.serial),
+                ..admin_audit(at, AuditAction::Import, None)
+            })
+            .collect();
+        match self.db().insert_tokens(&rows, &audit)? {
             Ok(n) => Ok(n),
             Err(serial) => Err(StoreError::DuplicateSerial(parse_serial(&serial)?)),
         }
@@ -328,7 +334,7 @@ impl Store {
     }
 
     /// Adds a user; the user code is stored only as its lookup HMAC.
-    pub fn add_user(&self, user: &User) -> Result<(), StoreError> {
+    pub fn add_user(&self, user: &User, at: UnixTime) -> Result<(), StoreError> {
         let username = *user.username();
         if self.db().user_exists(username.as_str())? {
             return Err(StoreError::DuplicateUser(username));
@@ -337,13 +343,21 @@ impl Store {
         if self.db().lookup_exists(&lookup)? {
             return Err(StoreError::DuplicateUserCode);
         }
-        self.db().insert_user(&UserRow {
+        let row = UserRow {
             username: username.as_str().to_owned(),
             phone: user.phone().as_str().to_owned(),
             user_code_lookup: lookup.to_vec(),
             password_phc: user.password().as_phc().to_owned(),
-        })?;
-        Ok(())
+        };
+        let audit = admin_audit(at, AuditAction::AddUser, Some(username.as_str()));
+        if self.db().insert_user(&row, &audit)? {
+            Ok(())
+        } else if self.db().user_exists(username.as_str())? {
+            // Lost a race with another connection adding the same user.
+            Err(StoreError::DuplicateUser(username))
+        } else {
+            Err(StoreError::DuplicateUserCode)
+        }
     }
 
     pub fn user(&self, username: &TaxCode) -> Result<Option<StoredUser>, StoreError> {
@@ -367,7 +381,12 @@ impl Store {
     /// nobody, unassigned or active but unowned (its family is that of its
     /// serial, checked at import); a replaced token is never reused. A user
     /// with an active token must go through the replacement flow instead.
-    pub fn assign(&self, username: &TaxCode, serial: Serial) -> Result<(), StoreError> {
+    pub fn assign(
+        &self,
+        username: &TaxCode,
+        serial: Serial,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
         if !self.db().user_exists(username.as_str())? {
             return Err(StoreError::UnknownUser(*username));
         }
@@ -387,7 +406,15 @@ impl Store {
                 serial: active,
             });
         }
-        if self.db().assign(username.as_str(), serial.as_str())? == 0 {
+        let audit = AuditInsert {
+            serial: Some(serial.as_str()),
+            ..admin_audit(at, AuditAction::Assign, Some(username.as_str()))
+        };
+        if self
+            .db()
+            .assign(username.as_str(), serial.as_str(), &audit)?
+            == 0
+        {
             return Err(StoreError::Conflict(serial));
         }
         Ok(())
@@ -465,25 +492,11 @@ impl Store {
             .transpose()
     }
 
-    /// Applies a decision with compare-and-set on its `previous` state.
-    /// [`StoreError::Conflict`] if the row changed since it was read (or
-    /// is gone).
-    pub fn apply(&self, serial: Serial, decision: &Decision) -> Result<Applied, StoreError> {
-        if !decision.changes_state() {
-            return Ok(Applied::Unchanged);
-        }
-        match self
-            .db()
-            .compare_and_set(serial.as_str(), &decision.previous, &decision.new_state)?
-        {
-            0 => Err(StoreError::Conflict(serial)),
-            _ => Ok(Applied::Written),
-        }
-    }
-
-    /// [`apply`](Self::apply) and [`append_audit`](Self::append_audit) in
-    /// one transaction: the audit row is written exactly when the decision
-    /// is, so the log never misses a decision nor records a lost race.
+    /// Applies a decision with compare-and-set on its `previous` state, and
+    /// its audit row in the same transaction: the row is written exactly
+    /// when the decision is, so the log never misses a decision nor records
+    /// a lost race. [`StoreError::Conflict`] if the token changed since it
+    /// was read (or is gone).
     pub fn apply_audited(
         &self,
         serial: Serial,
@@ -505,18 +518,56 @@ impl Store {
 
     /// The admin unlock: clears the lock and failures, keeps counter and
     /// drift (what [`verifier::unlock`](crate::verifier::unlock) does).
-    pub fn unlock(&self, serial: Serial) -> Result<TokenState, StoreError> {
+    pub fn unlock(&self, serial: Serial, at: UnixTime) -> Result<TokenState, StoreError> {
         let summary = self
             .token_summary(serial)?
             .ok_or(StoreError::UnknownSerial(serial))?;
-        if self.db().unlock(serial.as_str())? == 0 {
+        let username = summary.username.as_ref().map(TaxCode::as_str);
+        let audit = AuditInsert {
+            serial: Some(serial.as_str()),
+            ..admin_audit(at, AuditAction::Unlock, username)
+        };
+        if self.db().unlock(serial.as_str(), &audit)? == 0 {
             return Err(StoreError::UnknownSerial(serial));
         }
         Ok(unlock(summary.state))
     }
 
+    /// Carries out a completed replacement's `RetireDevice` and
+    /// `BindDevice` effects in one transaction, with one audit row: the
+    /// user's active token `old` becomes `replaced`, and `new` (unowned,
+    /// still in the `shelf` state its codes were checked against) becomes
+    /// the user's active token in the `bound` state those codes established.
+    /// [`StoreError::Conflict`] if either row moved meanwhile; then nothing
+    /// changed.
+    pub fn replace_device(
+        &self,
+        username: &TaxCode,
+        old: Serial,
+        new: Serial,
+        (shelf, bound): (TokenState, TokenState),
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let swap = SwapRows {
+            username: username.as_str(),
+            old: old.as_str(),
+            new: new.as_str(),
+            shelf: &shelf,
+            bound: &bound,
+        };
+        let audit = AuditInsert {
+            serial: Some(new.as_str()),
+            ..admin_audit(at, AuditAction::Replace, Some(username.as_str()))
+        };
+        if self.db().swap_devices(&swap, &audit)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(new))
+        }
+    }
+
     pub fn append_audit(&self, record: &AuditRecord) -> Result<i64, StoreError> {
-        Ok(self.db().append_audit(&audit_insert(record))?)
+        self.db().append_audit(&audit_insert(record))
     }
 
     /// The newest `limit` audit rows, newest first.
@@ -535,6 +586,22 @@ impl Store {
                 reason: r.reason,
             })
             .collect())
+    }
+}
+
+/// An admin action's audit row: done, no reason; callers fill the serial.
+fn admin_audit<'a>(
+    at: UnixTime,
+    action: AuditAction,
+    username: Option<&'a str>,
+) -> AuditInsert<'a> {
+    AuditInsert {
+        at_unix_nanos: at.as_nanos(),
+        action: action.as_str(),
+        serial: None,
+        username,
+        outcome: AuditOutcome::Done.as_str(),
+        reason: None,
     }
 }
 
@@ -585,6 +652,21 @@ fn stored_user(row: UserRow) -> Result<StoredUser, StoreError> {
             StoreError::Corrupt(format!("user {}: bad password hash", row.username))
         })?,
     })
+}
+
+/// `$XDG_DATA_HOME/tokenrig`, else `~/.local/share/tokenrig`: where the
+/// default SQLite store and PostgreSQL key files live. `None` when neither
+/// variable holds an absolute path (the XDG spec says to ignore a relative
+/// one). Not created here.
+pub fn default_data_dir() -> Option<PathBuf> {
+    let absolute = |name| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let data = absolute("XDG_DATA_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".local").join("share")))?;
+    Some(data.join("tokenrig"))
 }
 
 /// A PostgreSQL URL may carry a password; errors show it without one.

@@ -84,8 +84,12 @@ fn mac(key: &[u8], message: &[u8]) -> [u8; 32] {
 /// Where the store secret comes from.
 #[derive(Debug, Clone)]
 pub enum SecretSource {
-    /// `TOKENRIG_STORE_KEY` if set, else the key file next to the database
-    /// (`<db>.key`), created on first use.
+    /// `TOKENRIG_STORE_KEY` if set, else the store's default key file,
+    /// created on first use: `<db>.key` next to an SQLite file; for
+    /// PostgreSQL one file per server and database under the data
+    /// directory (see [`default_data_dir`](super::default_data_dir)). Nodes
+    /// on other machines must be given the same secret, by the variable or
+    /// [`SecretSource::KeyFile`].
     Default,
     /// This key file, created on first use.
     KeyFile(PathBuf),
@@ -94,11 +98,16 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
-    pub(crate) fn load(&self, db_path: &Path) -> Result<StoreSecret, StoreError> {
+    /// The secret; `default_file` is asked only when the default key file
+    /// is the one to read.
+    pub(crate) fn load(
+        &self,
+        default_file: impl FnOnce() -> Result<PathBuf, StoreError>,
+    ) -> Result<StoreSecret, StoreError> {
         match self {
             SecretSource::Default => match std::env::var(STORE_KEY_ENV) {
                 Ok(hex) => StoreSecret::from_hex(&hex).ok_or(StoreError::BadEnvSecret),
-                Err(_) => load_or_create_key_file(&default_key_file(db_path)),
+                Err(_) => load_or_create_key_file(&default_file()?),
             },
             SecretSource::KeyFile(path) => load_or_create_key_file(path),
             SecretSource::Given(secret) => Ok(secret.clone()),

@@ -1,6 +1,6 @@
-//! The SQLite backend: SQL only. Rows go in and out as plain values
-//! ([`TokenRow`], [`UserRow`]); encryption and domain types live one level
-//! up, so a PostgreSQL backend only has to provide the same operations.
+//! The SQLite backend: SQL only, rows in and out as plain values (see
+//! `rows.rs`). One connection per [`SqliteDb`]; concurrent writers queue on
+//! SQLite's write lock (WAL, busy timeout).
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,6 +8,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use super::error::StoreError;
+use super::rows::{
+    AuditInsert, AuditSelect, Database, SwapRows, TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
+};
 use crate::verifier::TokenState;
 
 /// Versioned migrations, embedded in the binary: (version, name, SQL).
@@ -26,63 +29,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn latest_version() -> u32 {
     MIGRATIONS.last().map_or(0, |m| m.0)
 }
-
-/// SQLite's INTEGER is an i64: a u64 is stored as the i64 with the same
-/// bits. Equality, all the compare-and-set needs, survives the bijection.
-pub(crate) fn u64_to_sql(v: u64) -> i64 {
-    i64::from_ne_bytes(v.to_ne_bytes())
-}
-
-pub(crate) fn u64_from_sql(v: i64) -> u64 {
-    u64::from_ne_bytes(v.to_ne_bytes())
-}
-
-/// A token row as stored.
-pub(crate) struct TokenRow {
-    pub serial: String,
-    pub model: String,
-    pub algorithm: String,
-    pub digits: i64,
-    pub step: Option<i64>,
-    pub t0: Option<i64>,
-    pub key_ciphertext: Vec<u8>,
-    pub key_nonce: Vec<u8>,
-    pub next_counter: i64,
-    pub drift_steps: i64,
-    pub failures: i64,
-    pub locked: bool,
-    pub status: String,
-    pub username: Option<String>,
-}
-
-pub(crate) struct UserRow {
-    pub username: String,
-    pub phone: String,
-    pub user_code_lookup: Vec<u8>,
-    pub password_phc: String,
-}
-
-pub(crate) struct AuditInsert<'a> {
-    pub at_unix_nanos: u64,
-    pub action: &'a str,
-    pub serial: Option<&'a str>,
-    pub username: Option<&'a str>,
-    pub outcome: &'a str,
-    pub reason: Option<&'a str>,
-}
-
-pub(crate) struct AuditSelect {
-    pub id: i64,
-    pub at_unix_nanos: i64,
-    pub action: String,
-    pub serial: Option<String>,
-    pub username: Option<String>,
-    pub outcome: String,
-    pub reason: Option<String>,
-}
-
-const TOKEN_COLUMNS: &str = "serial, model, algorithm, digits, step, t0, key_ciphertext, \
-     key_nonce, next_counter, drift_steps, failures, locked, status, username";
 
 fn token_row(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {
@@ -145,8 +91,59 @@ impl SqliteDb {
         Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
     }
 
-    /// Records the secret's check value on first use; afterwards compares.
-    pub fn check_secret(&self, check: &[u8; 32]) -> Result<(), StoreError> {
+    /// The compare-and-set on the four state columns, inside the caller's
+    /// transaction.
+    fn set_state_where(
+        &self,
+        serial: &str,
+        previous: &TokenState,
+        new: &TokenState,
+    ) -> rusqlite::Result<usize> {
+        self.conn.execute(
+            "UPDATE tokens SET next_counter = ?1, drift_steps = ?2, failures = ?3, locked = ?4 \
+             WHERE serial = ?5 AND next_counter = ?6 AND drift_steps = ?7 \
+             AND failures = ?8 AND locked = ?9",
+            params![
+                u64_to_sql(new.next_counter),
+                new.drift_steps,
+                new.failures,
+                new.locked,
+                serial,
+                u64_to_sql(previous.next_counter),
+                previous.drift_steps,
+                previous.failures,
+                previous.locked,
+            ],
+        )
+    }
+
+    fn insert_audit(&self, entry: &AuditInsert<'_>) -> rusqlite::Result<i64> {
+        self.conn.execute(
+            "INSERT INTO audit (at_unix_nanos, action, serial, username, outcome, reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                u64_to_sql(entry.at_unix_nanos),
+                entry.action,
+                entry.serial,
+                entry.username,
+                entry.outcome,
+                entry.reason,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn exists(&self, sql: &str, value: &dyn rusqlite::ToSql) -> rusqlite::Result<bool> {
+        Ok(self
+            .conn
+            .query_row(sql, [value], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
+impl Database for SqliteDb {
+    fn check_secret(&self, check: &[u8; 32]) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
         let stored: Option<Vec<u8>> = tx
             .query_row("SELECT mac FROM store_secret_check", [], |r| r.get(0))
@@ -166,19 +163,14 @@ impl SqliteDb {
         Ok(())
     }
 
-    /// Inserts all rows in one transaction; `Ok(Err(serial))` names the first
-    /// serial already present and nothing is written.
-    pub fn insert_tokens(&self, rows: &[TokenRow]) -> Result<Result<usize, String>, StoreError> {
+    fn insert_tokens(
+        &self,
+        rows: &[TokenRow],
+        audit: &[AuditInsert<'_>],
+    ) -> Result<Result<usize, String>, StoreError> {
         let tx = self.write_transaction()?;
         for row in rows {
-            let exists = tx
-                .query_row(
-                    "SELECT 1 FROM tokens WHERE serial = ?1",
-                    [&row.serial],
-                    |_| Ok(()),
-                )
-                .optional()?;
-            if exists.is_some() {
+            if self.exists("SELECT 1 FROM tokens WHERE serial = ?1", &row.serial)? {
                 return Ok(Err(row.serial.clone()));
             }
             tx.execute(
@@ -204,14 +196,18 @@ impl SqliteDb {
                 ],
             )?;
         }
+        for entry in audit {
+            self.insert_audit(entry)?;
+        }
         tx.commit()?;
         Ok(Ok(rows.len()))
     }
 
-    pub fn insert_user(&self, row: &UserRow) -> rusqlite::Result<()> {
-        self.conn.execute(
+    fn insert_user(&self, row: &UserRow, audit: &AuditInsert<'_>) -> Result<bool, StoreError> {
+        let tx = self.write_transaction()?;
+        let inserted = self.conn.execute(
             "INSERT INTO users (username, phone, user_code_lookup, password_phc) \
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             params![
                 row.username,
                 row.phone,
@@ -219,175 +215,179 @@ impl SqliteDb {
                 row.password_phc
             ],
         )?;
-        Ok(())
+        if inserted == 1 {
+            self.insert_audit(audit)?;
+        }
+        tx.commit()?;
+        Ok(inserted == 1)
     }
 
-    pub fn user_exists(&self, username: &str) -> rusqlite::Result<bool> {
+    fn user_exists(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(self.exists("SELECT 1 FROM users WHERE username = ?1", &username)?)
+    }
+
+    fn lookup_exists(&self, lookup: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.exists("SELECT 1 FROM users WHERE user_code_lookup = ?1", &lookup)?)
+    }
+
+    fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM users WHERE username = ?1",
-                [username],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-
-    pub fn lookup_exists(&self, lookup: &[u8]) -> rusqlite::Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM users WHERE user_code_lookup = ?1",
-                [lookup],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-
-    pub fn user(&self, username: &str) -> rusqlite::Result<Option<UserRow>> {
-        self.conn
             .query_row(
                 "SELECT username, phone, user_code_lookup, password_phc FROM users \
                  WHERE username = ?1",
                 [username],
                 user_row,
             )
-            .optional()
+            .optional()?)
     }
 
-    pub fn user_by_lookup(&self, lookup: &[u8]) -> rusqlite::Result<Option<UserRow>> {
-        self.conn
+    fn user_by_lookup(&self, lookup: &[u8]) -> Result<Option<UserRow>, StoreError> {
+        Ok(self
+            .conn
             .query_row(
                 "SELECT username, phone, user_code_lookup, password_phc FROM users \
                  WHERE user_code_lookup = ?1",
                 [lookup],
                 user_row,
             )
-            .optional()
+            .optional()?)
     }
 
-    pub fn token(&self, serial: &str) -> rusqlite::Result<Option<TokenRow>> {
-        self.conn
+    fn token(&self, serial: &str) -> Result<Option<TokenRow>, StoreError> {
+        Ok(self
+            .conn
             .query_row(
                 &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = ?1"),
                 [serial],
                 token_row,
             )
-            .optional()
+            .optional()?)
     }
 
-    pub fn tokens(&self, username: Option<&str>) -> rusqlite::Result<Vec<TokenRow>> {
+    fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens \
              WHERE ?1 IS NULL OR username = ?1 ORDER BY serial"
         ))?;
-        stmt.query_map([username], token_row)?.collect()
+        Ok(stmt
+            .query_map([username], token_row)?
+            .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The serial of the user's active token, if any.
-    pub fn active_token_of(&self, username: &str) -> rusqlite::Result<Option<String>> {
-        self.conn
+    fn active_token_of(&self, username: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
             .query_row(
                 "SELECT serial FROM tokens WHERE username = ?1 AND status = 'active' \
                  ORDER BY serial LIMIT 1",
                 [username],
                 |r| r.get(0),
             )
-            .optional()
+            .optional()?)
     }
 
-    /// Binds the token to the user, only if it is still assignable at the
-    /// moment of writing (the checks before it were advisory, for the
-    /// error message). Returns the rows changed: 0 means it was taken.
-    pub fn assign(&self, username: &str, serial: &str) -> rusqlite::Result<usize> {
-        self.conn.execute(
+    fn assign(
+        &self,
+        username: &str,
+        serial: &str,
+        audit: &AuditInsert<'_>,
+    ) -> Result<usize, StoreError> {
+        let tx = self.write_transaction()?;
+        let changed = self.conn.execute(
             "UPDATE tokens SET status = 'active', username = ?1 \
              WHERE serial = ?2 AND username IS NULL AND status IN ('unassigned', 'active')",
             params![username, serial],
-        )
-    }
-
-    /// The compare-and-set: writes `new` only where the row still holds
-    /// `previous`. Returns the rows changed, 0 or 1.
-    pub fn compare_and_set(
-        &self,
-        serial: &str,
-        previous: &TokenState,
-        new: &TokenState,
-    ) -> rusqlite::Result<usize> {
-        self.conn.execute(
-            "UPDATE tokens SET next_counter = ?1, drift_steps = ?2, failures = ?3, locked = ?4 \
-             WHERE serial = ?5 AND next_counter = ?6 AND drift_steps = ?7 \
-             AND failures = ?8 AND locked = ?9",
-            params![
-                u64_to_sql(new.next_counter),
-                new.drift_steps,
-                new.failures,
-                new.locked,
-                serial,
-                u64_to_sql(previous.next_counter),
-                previous.drift_steps,
-                previous.failures,
-                previous.locked,
-            ],
-        )
-    }
-
-    /// [`compare_and_set`](Self::compare_and_set) and the audit row in one
-    /// transaction: a decision is never written without its audit row, and
-    /// a lost race writes neither.
-    pub fn compare_and_set_audited(
-        &self,
-        serial: &str,
-        previous: &TokenState,
-        new: &TokenState,
-        entry: &AuditInsert<'_>,
-    ) -> rusqlite::Result<usize> {
-        let tx = self.write_transaction()?;
-        let changed = if previous == new {
-            1
-        } else {
-            self.compare_and_set(serial, previous, new)?
-        };
+        )?;
         if changed == 1 {
-            self.append_audit(entry)?;
+            self.insert_audit(audit)?;
         }
         tx.commit()?;
         Ok(changed)
     }
 
-    pub fn unlock(&self, serial: &str) -> rusqlite::Result<usize> {
-        self.conn.execute(
-            "UPDATE tokens SET failures = 0, locked = 0 WHERE serial = ?1",
-            [serial],
-        )
+    fn compare_and_set_audited(
+        &self,
+        serial: &str,
+        previous: &TokenState,
+        new: &TokenState,
+        audit: &AuditInsert<'_>,
+    ) -> Result<usize, StoreError> {
+        let tx = self.write_transaction()?;
+        let changed = if previous == new {
+            usize::from(self.exists("SELECT 1 FROM tokens WHERE serial = ?1", &serial)?)
+        } else {
+            self.set_state_where(serial, previous, new)?
+        };
+        if changed == 1 {
+            self.insert_audit(audit)?;
+        }
+        tx.commit()?;
+        Ok(changed)
     }
 
-    pub fn append_audit(&self, entry: &AuditInsert<'_>) -> rusqlite::Result<i64> {
-        self.conn.execute(
-            "INSERT INTO audit (at_unix_nanos, action, serial, username, outcome, reason) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    fn swap_devices(
+        &self,
+        swap: &SwapRows<'_>,
+        audit: &AuditInsert<'_>,
+    ) -> Result<bool, StoreError> {
+        let tx = self.write_transaction()?;
+        let retired = self.conn.execute(
+            "UPDATE tokens SET status = 'replaced' \
+             WHERE serial = ?1 AND username = ?2 AND status = 'active'",
+            params![swap.old, swap.username],
+        )?;
+        let bound = self.conn.execute(
+            "UPDATE tokens SET status = 'active', username = ?1, \
+             next_counter = ?2, drift_steps = ?3, failures = ?4, locked = ?5 \
+             WHERE serial = ?6 AND username IS NULL AND status IN ('unassigned', 'active') \
+             AND next_counter = ?7 AND drift_steps = ?8 AND failures = ?9 AND locked = ?10",
             params![
-                u64_to_sql(entry.at_unix_nanos),
-                entry.action,
-                entry.serial,
-                entry.username,
-                entry.outcome,
-                entry.reason,
+                swap.username,
+                u64_to_sql(swap.bound.next_counter),
+                swap.bound.drift_steps,
+                swap.bound.failures,
+                swap.bound.locked,
+                swap.new,
+                u64_to_sql(swap.shelf.next_counter),
+                swap.shelf.drift_steps,
+                swap.shelf.failures,
+                swap.shelf.locked,
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        if retired == 1 && bound == 1 {
+            self.insert_audit(audit)?;
+            tx.commit()?;
+            Ok(true)
+        } else {
+            tx.rollback()?;
+            Ok(false)
+        }
     }
 
-    /// The newest `limit` audit rows, newest first.
-    pub fn audit(&self, limit: u32) -> rusqlite::Result<Vec<AuditSelect>> {
+    fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError> {
+        let tx = self.write_transaction()?;
+        let changed = self.conn.execute(
+            "UPDATE tokens SET failures = 0, locked = 0 WHERE serial = ?1",
+            [serial],
+        )?;
+        if changed == 1 {
+            self.insert_audit(audit)?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError> {
+        Ok(self.insert_audit(entry)?)
+    }
+
+    fn audit(&self, limit: u32) -> Result<Vec<AuditSelect>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, at_unix_nanos, action, serial, username, outcome, reason \
              FROM audit ORDER BY id DESC LIMIT ?1",
         )?;
-        stmt.query_map([limit], |r| {
+        let rows = stmt.query_map([limit], |r| {
             Ok(AuditSelect {
                 id: r.get(0)?,
                 at_unix_nanos: r.get(1)?,
@@ -397,21 +397,8 @@ impl SqliteDb {
                 outcome: r.get(5)?,
                 reason: r.get(6)?,
             })
-        })?
-        .collect()
-    }
-
-    #[cfg(test)]
-    pub fn schema_versions(&self) -> rusqlite::Result<Vec<u32>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT version FROM schema_version ORDER BY version")?;
-        stmt.query_map([], |r| r.get(0))?.collect()
-    }
-
-    #[cfg(test)]
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 

@@ -14,6 +14,8 @@ const EVENT: &str = "1909107966482";
 const EVENT_KEY: &str = "e0573ff0cea6f5aae891e353ef23448b21b20902";
 const TIME: &str = "2630489071652";
 const USERNAME: &str = "RSSMRA85T10A562S";
+/// When admin actions in these tests happen.
+const T: UnixTime = UnixTime::from_secs(1_700_000_000);
 
 fn entries(csv: &str) -> Vec<InventoryEntry> {
     inventory::parse(csv.as_bytes(), Format::Csv, None).expect("valid inventory")
@@ -51,6 +53,22 @@ impl Scratch {
     }
 }
 
+/// A second connection to the test's database, for looking under the API.
+fn raw(scratch: &Scratch) -> rusqlite::Connection {
+    rusqlite::Connection::open(scratch.db()).expect("raw connection")
+}
+
+fn check_record(at: UnixTime) -> AuditRecord {
+    AuditRecord {
+        at,
+        action: AuditAction::Check,
+        serial: Some(serial(EVENT)),
+        username: None,
+        outcome: AuditOutcome::Accepted,
+        reason: None,
+    }
+}
+
 fn user(tax_code: &str, user_code: &str) -> User {
     let light = HashParams {
         memory_kib: 8,
@@ -76,12 +94,12 @@ fn event_code(counter: u64) -> String {
 fn import_round_trips_keys_and_a_u64_max_counter() {
     let scratch = Scratch::new();
     let store = scratch.open();
-    assert_eq!(store.import(&entries(FLEET)).expect("import"), 5);
+    assert_eq!(store.import(&entries(FLEET), T).expect("import"), 5);
     let max = format!(
         "serial,kind,key,digits,step,counter\n1909107966499,c100,{EVENT_KEY},8,,{}\n",
         u64::MAX
     );
-    assert_eq!(store.import(&entries(&max)).expect("import"), 1);
+    assert_eq!(store.import(&entries(&max), T).expect("import"), 1);
 
     let event = store.token(serial(EVENT)).expect("load").expect("present");
     assert_eq!(event.model, Model::C100);
@@ -116,7 +134,7 @@ fn import_round_trips_keys_and_a_u64_max_counter() {
 fn keys_are_not_in_the_database_file() {
     let scratch = Scratch::new();
     let store = scratch.open();
-    store.import(&entries(FLEET)).expect("import");
+    store.import(&entries(FLEET), T).expect("import");
     drop(store);
     let key = SecretKey::from_hex(EVENT_KEY).expect("hex key");
     let mut raw = fs::read(scratch.db()).expect("db file");
@@ -132,7 +150,7 @@ fn keys_are_not_in_the_database_file() {
 #[test]
 fn a_wrong_store_secret_is_refused_on_open() {
     let scratch = Scratch::new();
-    scratch.open().import(&entries(FLEET)).expect("import");
+    scratch.open().import(&entries(FLEET), T).expect("import");
     let err = Store::open_with(&scratch.url(), &secret(8)).expect_err("wrong secret");
     assert!(matches!(err, StoreError::WrongSecret), "{err}");
     assert!(err.to_string().contains("does not match"), "{err}");
@@ -142,10 +160,8 @@ fn a_wrong_store_secret_is_refused_on_open() {
 fn a_key_moved_to_another_row_does_not_decrypt() {
     let scratch = Scratch::new();
     let store = scratch.open();
-    store.import(&entries(FLEET)).expect("import");
-    store
-        .db()
-        .connection()
+    store.import(&entries(FLEET), T).expect("import");
+    raw(&scratch)
         .execute(
             "UPDATE tokens SET (key_ciphertext, key_nonce) = \
              (SELECT key_ciphertext, key_nonce FROM tokens WHERE serial = ?1) \
@@ -162,10 +178,15 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
     let scratch = Scratch::new();
     drop(scratch.open());
     let store = scratch.open();
-    assert_eq!(store.db().schema_versions().expect("versions"), vec![1]);
-    store
-        .db()
-        .connection()
+    let versions: Vec<u32> = raw(&scratch)
+        .prepare("SELECT version FROM schema_version ORDER BY version")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("versions");
+    assert_eq!(versions, vec![1]);
+    raw(&scratch)
         .execute(
             "INSERT INTO schema_version (version, name) VALUES (99, 'future')",
             [],
@@ -190,7 +211,7 @@ fn the_key_file_is_created_0600_and_refused_when_readable_by_others() {
     let scratch = Scratch::new();
     let source = SecretSource::KeyFile(default_key_file(&scratch.db()));
     let store = Store::open_with(&scratch.url(), &source).expect("opens");
-    store.import(&entries(FLEET)).expect("import");
+    store.import(&entries(FLEET), T).expect("import");
     drop(store);
     let path = scratch.dir.path().join("store.db.key");
     let mode = fs::metadata(&path).expect("key file").permissions().mode();
@@ -224,17 +245,21 @@ fn a_bad_key_file_leaves_no_database_behind() {
 fn a_stale_decision_is_a_conflict() {
     let scratch = Scratch::new();
     let store = scratch.open();
-    store.import(&entries(FLEET)).expect("import");
+    store.import(&entries(FLEET), T).expect("import");
     let token = store.token(serial(EVENT)).expect("load").expect("present");
     let policy = Policy::default();
     let now = UnixTime::from_secs(1_700_000_000);
     let first = validate(&policy, &token.config, token.state, &event_code(0), now);
     let second = validate(&policy, &token.config, token.state, &event_code(1), now);
     assert_eq!(
-        store.apply(serial(EVENT), &first).expect("first wins"),
+        store
+            .apply_audited(serial(EVENT), &first, &check_record(now))
+            .expect("first wins"),
         Applied::Written
     );
-    let err = store.apply(serial(EVENT), &second).expect_err("stale");
+    let err = store
+        .apply_audited(serial(EVENT), &second, &check_record(now))
+        .expect_err("stale");
     assert!(matches!(err, StoreError::Conflict(s) if s == serial(EVENT)));
     let stored = store.token(serial(EVENT)).expect("load").expect("present");
     assert_eq!(stored.state, first.new_state);
@@ -245,8 +270,8 @@ fn import_is_all_or_nothing() {
     let scratch = Scratch::new();
     let store = scratch.open();
     let fleet = entries(FLEET);
-    store.import(&fleet[..1]).expect("first import");
-    let err = store.import(&fleet).expect_err("duplicate");
+    store.import(&fleet[..1], T).expect("first import");
+    let err = store.import(&fleet, T).expect_err("duplicate");
     assert!(matches!(err, StoreError::DuplicateSerial(s) if s == serial(EVENT)));
     assert!(err.to_string().contains(EVENT), "{err}");
     assert_eq!(store.tokens(None).expect("list").len(), 1);
@@ -256,11 +281,11 @@ fn import_is_all_or_nothing() {
 fn users_assignment_and_the_verifier_leave_no_code_in_the_audit() {
     let scratch = Scratch::new();
     let store = scratch.open();
-    store.import(&entries(FLEET)).expect("import");
+    store.import(&entries(FLEET), T).expect("import");
     let alice = user(USERNAME, "Card1234");
-    store.add_user(&alice).expect("add");
+    store.add_user(&alice, T).expect("add");
     assert!(matches!(
-        store.add_user(&alice),
+        store.add_user(&alice, T),
         Err(StoreError::DuplicateUser(_))
     ));
     let username = *alice.username();
@@ -278,9 +303,9 @@ fn users_assignment_and_the_verifier_leave_no_code_in_the_audit() {
             .is_none()
     );
 
-    store.assign(&username, serial(EVENT)).expect("assign");
+    store.assign(&username, serial(EVENT), T).expect("assign");
     let err = store
-        .assign(&username, serial("1909107966483"))
+        .assign(&username, serial("1909107966483"), T)
         .expect_err("one active token");
     assert!(matches!(err, StoreError::UserHasToken { .. }), "{err}");
     let mine = store.tokens(Some(&username)).expect("list");
@@ -307,13 +332,25 @@ fn users_assignment_and_the_verifier_leave_no_code_in_the_audit() {
         .expect("resync");
     assert_eq!(synced, Outcome::Accepted { matched: 501 });
 
-    let audit = verifier.store.audit(10).expect("audit");
-    assert_eq!(audit.len(), 3);
-    assert_eq!(audit[0].action, "resync");
+    // Newest first: the three decisions, then the admin actions (the
+    // second add_user and assign failed, so they left no row).
+    let audit = verifier.store.audit(20).expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["resync", "check", "check", "assign", "add_user"]
+            .into_iter()
+            .chain(["import"; 5])
+            .collect::<Vec<_>>()
+    );
     assert_eq!(audit[1].reason.as_deref(), Some("replayed"));
     assert_eq!(audit[2].outcome, "accepted");
     assert_eq!(audit[2].username.as_deref(), Some("rssmra85t10a562s"));
     assert_eq!(audit[2].at, now);
+    assert_eq!(audit[3].serial.as_deref(), Some(EVENT));
+    assert_eq!(audit[3].outcome, "done");
+    assert_eq!(audit[4].username.as_deref(), Some("rssmra85t10a562s"));
+    assert_eq!(audit[4].at, T);
     let shown = format!("{audit:?}");
     for code in [event_code(0), event_code(500), event_code(501)] {
         assert!(!shown.contains(&code), "{shown}");
@@ -325,7 +362,7 @@ fn users_assignment_and_the_verifier_leave_no_code_in_the_audit() {
 fn unlock_clears_the_lock_and_keeps_the_counter() {
     let scratch = Scratch::new();
     let store = scratch.open();
-    store.import(&entries(FLEET)).expect("import");
+    store.import(&entries(FLEET), T).expect("import");
     let policy = Policy {
         max_failures: 2,
         ..Policy::default()
@@ -344,7 +381,7 @@ fn unlock_clears_the_lock_and_keeps_the_counter() {
         .check_serial(serial(EVENT), &event_code(4), now)
         .expect("locked");
     assert_eq!(locked, Outcome::Rejected(Reason::Locked));
-    let state = verifier.store.unlock(serial(EVENT)).expect("unlock");
+    let state = verifier.store.unlock(serial(EVENT), T).expect("unlock");
     assert_eq!(state, TokenState::event(4));
     let accepted = verifier
         .check_serial(serial(EVENT), &event_code(4), now)
@@ -353,14 +390,16 @@ fn unlock_clears_the_lock_and_keeps_the_counter() {
 }
 
 #[test]
-fn postgres_urls_are_refused_without_echoing_a_password() {
-    let err = Store::open("postgres://admin:s3cret@db.example/tokenrig").expect_err("pg");
-    assert!(
-        matches!(err, StoreError::PostgresNotSupported { .. }),
-        "{err}"
-    );
+fn a_postgres_url_never_shows_its_password_in_errors() {
+    // Port 1 on loopback: nothing listens, so the connection is refused.
+    let err = Store::open_with("postgres://admin:s3cret@127.0.0.1:1/tokenrig", &secret(7))
+        .expect_err("nothing listens");
+    assert!(matches!(err, StoreError::Postgres(_)), "{err}");
     assert!(!err.to_string().contains("s3cret"), "{err}");
-    assert!(err.to_string().contains("not supported yet"), "{err}");
+    assert_eq!(err.to_string().lines().count(), 1, "{err}");
+    let err = Store::open_with("postgres://admin:s3cret@[bad", &secret(7)).expect_err("bad url");
+    assert!(matches!(err, StoreError::BadUrl { .. }), "{err}");
+    assert!(!err.to_string().contains("s3cret"), "{err}");
     assert_eq!(
         StoreUrl::parse("/var/lib/x.db").expect("path"),
         StoreUrl::Sqlite(PathBuf::from("/var/lib/x.db"))
@@ -375,7 +414,7 @@ fn postgres_urls_are_refused_without_echoing_a_password() {
 fn debug_output_hides_secrets() {
     let scratch = Scratch::new();
     let store = scratch.open();
-    store.import(&entries(FLEET)).expect("import");
+    store.import(&entries(FLEET), T).expect("import");
     let token = store.token(serial(EVENT)).expect("load").expect("present");
     let shown = format!(
         "{store:?} {token:?} {:?}",
@@ -400,4 +439,51 @@ fn a_store_secret_is_exactly_64_hex_characters() {
     assert!(StoreSecret::from_hex(&hex[..63]).is_none());
     assert!(StoreSecret::from_hex(&"zz".repeat(32)).is_none());
     assert!(StoreSecret::from_hex(&"ab".repeat(33)).is_none());
+}
+
+#[test]
+fn replace_device_swaps_both_rows_or_neither() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET), T).expect("import");
+    let alice = user(USERNAME, "Card1234");
+    store.add_user(&alice, T).expect("add");
+    let username = *alice.username();
+    store.assign(&username, serial(EVENT), T).expect("assign");
+    let (old, new) = (serial(EVENT), serial("1909107966483"));
+    let shelf = TokenState::event(0);
+    let bound = TokenState::event(42);
+
+    // A stale shelf state (the new token moved since its codes were
+    // checked) changes nothing.
+    let err = store
+        .replace_device(&username, old, new, (TokenState::event(7), bound), T)
+        .expect_err("stale shelf state");
+    assert!(matches!(err, StoreError::Conflict(s) if s == new), "{err}");
+    assert_eq!(store.active_serial_of(&username).expect("read"), Some(old));
+
+    store
+        .replace_device(&username, old, new, (shelf, bound), T)
+        .expect("swap");
+    let old_row = store.token(old).expect("read").expect("present");
+    let new_row = store.token(new).expect("read").expect("present");
+    assert_eq!(old_row.status, TokenStatus::Replaced);
+    assert_eq!(new_row.status, TokenStatus::Active);
+    assert_eq!(new_row.username, Some(username));
+    assert_eq!(new_row.state, bound);
+    assert_eq!(store.active_serial_of(&username).expect("read"), Some(new));
+
+    // Done once: the old token is no longer the user's active one.
+    let err = store
+        .replace_device(&username, old, new, (shelf, bound), T)
+        .expect_err("already replaced");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    // A retired token cannot be assigned again.
+    assert!(matches!(
+        store.assign(&username, old, T),
+        Err(StoreError::NotAssignable { .. })
+    ));
+    let audit = store.audit(1).expect("audit");
+    assert_eq!(audit[0].action, "replace");
+    assert_eq!(audit[0].serial.as_deref(), Some(new.as_str()));
 }

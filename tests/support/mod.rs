@@ -1,7 +1,11 @@
-//! Shared by tests that start external programs as reference peers.
+//! Shared by tests that start external programs: reference peers and
+//! database servers. Each test binary uses part of it.
+#![allow(dead_code)]
 
 use std::env;
 use std::path::PathBuf;
+
+pub mod postgres;
 
 /// Finds the program a test drives as a peer, or says why the test cannot run.
 ///
@@ -19,9 +23,15 @@ pub fn require_tool(binary: &str, package: &str) -> Option<PathBuf> {
     if found.is_some() {
         return found;
     }
-    let reason = format!(
+    skip_or_fail(&format!(
         "`{binary}` is not on PATH; `cargo xtask ci` installs it (Debian package `{package}`)"
-    );
+    ));
+    None
+}
+
+/// A test that cannot run here: under CI a failure, elsewhere a printed
+/// skip (the caller then returns early).
+pub fn skip_or_fail(reason: &str) {
     if running_in_ci() {
         panic!("{reason}");
     }
@@ -30,7 +40,6 @@ pub fn require_tool(binary: &str, package: &str) -> Option<PathBuf> {
     use std::io::Write;
     let test = std::thread::current().name().unwrap_or("test").to_owned();
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-    None
 }
 
 fn running_in_ci() -> bool {

@@ -11,6 +11,8 @@ use crate::process::on_path;
 struct Tool {
     binary: &'static str,
     package: &'static str,
+    /// Whether it is installed; most tools are on `$PATH`.
+    present: fn(&str) -> bool,
 }
 
 /// Everything the test suite needs beyond Rust. A test that gains a new
@@ -20,15 +22,33 @@ const REQUIRED: &[Tool] = &[
     Tool {
         binary: "oathtool",
         package: "oathtool",
+        present: on_path,
+    },
+    // tests/store_postgres.rs: throw-away clusters made with initdb + pg_ctl.
+    Tool {
+        binary: "initdb",
+        package: "postgresql",
+        present: postgres_installed,
     },
 ];
+
+/// Debian keeps PostgreSQL's server programs in `/usr/lib/postgresql/N/bin`,
+/// off `$PATH`; tests/support/postgres.rs looks in both places too.
+fn postgres_installed(binary: &str) -> bool {
+    on_path(binary)
+        || std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+            versions
+                .flatten()
+                .any(|v| v.path().join("bin").join(binary).is_file())
+        })
+}
 
 /// Installs the packages of every required tool not on `$PATH`. Prints and
 /// does nothing when all are present, so it is cheap to run every time.
 pub fn install_missing() -> Result<(), String> {
     let mut packages: Vec<&str> = REQUIRED
         .iter()
-        .filter(|tool| !on_path(tool.binary))
+        .filter(|tool| !(tool.present)(tool.binary))
         .map(|tool| tool.package)
         .collect();
     // Several binaries can come from one package (PostgreSQL's do).
@@ -56,14 +76,14 @@ pub fn install_missing() -> Result<(), String> {
 
     let still_missing: Vec<&str> = REQUIRED
         .iter()
-        .filter(|tool| !on_path(tool.binary))
+        .filter(|tool| !(tool.present)(tool.binary))
         .map(|tool| tool.binary)
         .collect();
     if still_missing.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "installed {} but {} still not on PATH",
+            "installed {} but {} still not found",
             packages.join(" "),
             still_missing.join(", ")
         ))

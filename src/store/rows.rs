@@ -1,0 +1,144 @@
+//! What a backend moves: plain rows in and out, and the [`Database`] trait
+//! both backends implement. Nothing here knows about keys or domain types;
+//! encryption and parsing live one level up in `mod.rs`.
+
+use super::error::StoreError;
+use crate::verifier::TokenState;
+
+/// SQL's BIGINT is an i64: a u64 is stored as the i64 with the same bits.
+/// Equality, all the compare-and-set needs, survives the bijection.
+pub(crate) fn u64_to_sql(v: u64) -> i64 {
+    i64::from_ne_bytes(v.to_ne_bytes())
+}
+
+pub(crate) fn u64_from_sql(v: i64) -> u64 {
+    u64::from_ne_bytes(v.to_ne_bytes())
+}
+
+/// A token row as stored.
+pub(crate) struct TokenRow {
+    pub serial: String,
+    pub model: String,
+    pub algorithm: String,
+    pub digits: i64,
+    pub step: Option<i64>,
+    pub t0: Option<i64>,
+    pub key_ciphertext: Vec<u8>,
+    pub key_nonce: Vec<u8>,
+    pub next_counter: i64,
+    pub drift_steps: i64,
+    pub failures: i64,
+    pub locked: bool,
+    pub status: String,
+    pub username: Option<String>,
+}
+
+pub(crate) struct UserRow {
+    pub username: String,
+    pub phone: String,
+    pub user_code_lookup: Vec<u8>,
+    pub password_phc: String,
+}
+
+pub(crate) struct AuditInsert<'a> {
+    pub at_unix_nanos: u64,
+    pub action: &'a str,
+    pub serial: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+pub(crate) struct AuditSelect {
+    pub id: i64,
+    pub at_unix_nanos: i64,
+    pub action: String,
+    pub serial: Option<String>,
+    pub username: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+}
+
+/// The device swap that completes a replacement: `old` (the user's active
+/// token) becomes `replaced`, `new` (unowned, still in its `shelf` state)
+/// becomes the user's active token in `bound` state.
+pub(crate) struct SwapRows<'a> {
+    pub username: &'a str,
+    pub old: &'a str,
+    pub new: &'a str,
+    pub shelf: &'a TokenState,
+    pub bound: &'a TokenState,
+}
+
+/// The token columns in the order [`TokenRow`] lists them, for SELECT and
+/// INSERT in both dialects.
+pub(crate) const TOKEN_COLUMNS: &str = "serial, model, algorithm, digits, step, t0, \
+     key_ciphertext, key_nonce, next_counter, drift_steps, failures, locked, status, username";
+
+/// The operations a backend provides. Every write that changes state takes
+/// its audit row and commits both in one transaction, so the log never
+/// misses a change nor records one that was rolled back. Methods that
+/// return a row count report 0 when a precondition in the `WHERE` clause
+/// no longer held (a lost race), never an error.
+pub(crate) trait Database: Send {
+    /// Records the secret's check value on first use; afterwards compares
+    /// ([`StoreError::WrongSecret`] on a mismatch).
+    fn check_secret(&self, check: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// Inserts every row or none; `Ok(Err(serial))` names the first serial
+    /// already present.
+    fn insert_tokens(
+        &self,
+        rows: &[TokenRow],
+        audit: &[AuditInsert<'_>],
+    ) -> Result<Result<usize, String>, StoreError>;
+
+    /// `false` when the username or the user code lookup is already taken.
+    fn insert_user(&self, row: &UserRow, audit: &AuditInsert<'_>) -> Result<bool, StoreError>;
+
+    fn user_exists(&self, username: &str) -> Result<bool, StoreError>;
+    fn lookup_exists(&self, lookup: &[u8]) -> Result<bool, StoreError>;
+    fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
+    fn user_by_lookup(&self, lookup: &[u8]) -> Result<Option<UserRow>, StoreError>;
+    fn token(&self, serial: &str) -> Result<Option<TokenRow>, StoreError>;
+    /// Every token, or one user's, ordered by serial.
+    fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenRow>, StoreError>;
+    /// The serial of the user's active token, if any.
+    fn active_token_of(&self, username: &str) -> Result<Option<String>, StoreError>;
+
+    /// Binds the token to the user only if it is still unowned and not
+    /// replaced at the moment of writing. Rows changed: 0 means taken.
+    fn assign(
+        &self,
+        username: &str,
+        serial: &str,
+        audit: &AuditInsert<'_>,
+    ) -> Result<usize, StoreError>;
+
+    /// The compare-and-set: writes `new` only where the row still holds
+    /// `previous` (when they are equal, only checks the row exists), and
+    /// the audit row only if it did. Rows matched: 0 or 1.
+    fn compare_and_set_audited(
+        &self,
+        serial: &str,
+        previous: &TokenState,
+        new: &TokenState,
+        audit: &AuditInsert<'_>,
+    ) -> Result<usize, StoreError>;
+
+    /// Both halves of [`SwapRows`] or neither: `false` when either row no
+    /// longer matches (old not the user's active token, new taken or its
+    /// state moved).
+    fn swap_devices(
+        &self,
+        swap: &SwapRows<'_>,
+        audit: &AuditInsert<'_>,
+    ) -> Result<bool, StoreError>;
+
+    /// Clears failures and the lock. Rows changed: 0 when the serial is gone.
+    fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError>;
+
+    fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError>;
+    /// The newest `limit` audit rows, newest first.
+    fn audit(&self, limit: u32) -> Result<Vec<AuditSelect>, StoreError>;
+}
