@@ -1,6 +1,9 @@
 //! The admin CLI end to end: the real `tokenrig` binary against an SQLite
 //! store in a temporary directory. Inventory from `fixtures/inventory/`,
-//! codes computed here from the fixture's keys with the OTP core.
+//! codes computed here from the fixture's keys with the OTP core, or by
+//! Debian's oathtool for files written by another PSKC implementation.
+
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -492,4 +495,89 @@ fn without_db_the_store_is_created_under_the_data_dir() {
         .expect("the tokenrig binary runs");
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(data.path().join("tokenrig/tokenrig.db").is_file());
+}
+
+/// Runs oathtool, the independent reference, for one code.
+fn oathtool(oathtool: &Path, args: &[&str]) -> String {
+    let out = Command::new(oathtool)
+        .args(args)
+        .output()
+        .expect("oathtool runs");
+    assert!(out.status.success(), "{}", describe(&out));
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn files_written_by_python_pskc_import_and_give_oathtool_codes() {
+    // fixtures/inventory/python-pskc/: the fleet.csv tokens written by
+    // python-pskc, plain, under a pre-shared key and under a password.
+    let Some(oathtool_bin) = support::require_tool("oathtool", "oathtool") else {
+        return;
+    };
+    let file = |name: &str| {
+        fixture("python-pskc")
+            .join(name)
+            .to_str()
+            .expect("utf-8 path")
+            .to_owned()
+    };
+    let preshared = "12345678123456781234567812345678";
+    let password = "correct horse battery staple";
+
+    let plain = Rig::new();
+    assert_eq!(
+        plain.ok(&["import"], &[&file("fleet-plain.pskc")]),
+        "imported 5 tokens\n"
+    );
+    let keyed = Rig::new();
+    assert_eq!(
+        keyed.ok(
+            &["import"],
+            &[&file("fleet-preshared.pskc"), "--pskc-key", preshared]
+        ),
+        "imported 5 tokens\n"
+    );
+
+    let by_password = Rig::new();
+    let path = file("fleet-password.pskc");
+    let wrong = by_password.run_with(
+        &["import"],
+        &[&path, "--pskc-password-stdin"],
+        "not the password\n",
+    );
+    assert_bad_input(&wrong, &["not the password"]);
+    assert_eq!(
+        by_password.ok(&["tokens"], &[]).lines().count(),
+        1,
+        "a wrong password imports nothing"
+    );
+    let out = by_password.run_with(
+        &["import"],
+        &[&path, "--pskc-password-stdin"],
+        &format!("{password}\n"),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "imported 5 tokens\n",
+        "{}",
+        describe(&out)
+    );
+
+    // The keys came through: each store accepts oathtool's codes.
+    let c100_key = "e0573ff0cea6f5aae891e353ef23448b21b20902";
+    let c200_key = "fb629f61551d47bd9593f765f309d18821e1b546";
+    let time = "1700000000";
+    for rig in [&plain, &keyed, &by_password] {
+        let event = oathtool(&oathtool_bin, &["--hotp", "-c", "3", c100_key]);
+        assert_eq!(rig.check(C100, &event, &[]), (0, "accepted\n".to_owned()));
+        let at = format!("@{time}");
+        let timed = oathtool(&oathtool_bin, &["--totp", "-s", "60", "-N", &at, c200_key]);
+        assert_eq!(
+            rig.check(C200, &timed, &["--time", time]),
+            (0, "accepted\n".to_owned())
+        );
+    }
 }
