@@ -566,6 +566,29 @@ impl Store {
         }
     }
 
+    /// Runs `work` with the writes it makes committed together: on SQLite
+    /// one transaction and one fsync for all of them (each operation a
+    /// savepoint in it, so one that fails undoes only itself); on
+    /// PostgreSQL each commits on its own. What a server does with a queue
+    /// of requests: durability at the cost of one fsync per batch instead
+    /// of per request. If `work` panics, the batch is rolled back.
+    pub fn batch<T>(&self, work: impl FnOnce(&Store) -> T) -> Result<T, StoreError> {
+        struct Open<'a>(&'a dyn Database, bool);
+        impl Drop for Open<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    let _ = self.0.end_batch(false);
+                }
+            }
+        }
+        self.db().begin_batch()?;
+        let mut open = Open(self.db(), true);
+        let value = work(self);
+        open.1 = false;
+        self.db().end_batch(true)?;
+        Ok(value)
+    }
+
     pub fn append_audit(&self, record: &AuditRecord) -> Result<i64, StoreError> {
         self.db().append_audit(&audit_insert(record))
     }

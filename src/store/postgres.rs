@@ -416,6 +416,17 @@ impl Database for PgDb {
         })
     }
 
+    /// No batching: PostgreSQL already lets concurrent commits share one
+    /// WAL flush, and one operation per transaction keeps each holding a
+    /// single row lock, so connections never deadlock on each other.
+    fn begin_batch(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn end_batch(&self, _commit: bool) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError> {
         self.insert_audit(&mut *self.client.borrow_mut(), entry)
     }

@@ -138,6 +138,13 @@ pub(crate) trait Database: Send {
     /// Clears failures and the lock. Rows changed: 0 when the serial is gone.
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError>;
 
+    /// Opens a batch: until [`end_batch`](Self::end_batch), writes join one
+    /// transaction (each operation a savepoint in it) committed once. A
+    /// backend whose commits are already grouped may make both no-ops.
+    fn begin_batch(&self) -> Result<(), StoreError>;
+    /// Commits the batch (`commit`) or rolls all of it back.
+    fn end_batch(&self, commit: bool) -> Result<(), StoreError>;
+
     fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError>;
     /// The newest `limit` audit rows, newest first.
     fn audit(&self, limit: u32) -> Result<Vec<AuditSelect>, StoreError>;

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use std::cell::Cell;
+
+use rusqlite::{Connection, OptionalExtension, Params, Row, TransactionBehavior, params};
 
 use super::error::StoreError;
 use super::rows::{
@@ -61,6 +63,48 @@ fn user_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
 /// One connection to one SQLite file.
 pub(crate) struct SqliteDb {
     conn: Connection,
+    /// Inside [`Database::begin_batch`]: each operation's transaction is a
+    /// savepoint within the batch's, so the batch commits (and fsyncs) once.
+    in_batch: Cell<bool>,
+}
+
+/// An operation's write transaction: `BEGIN IMMEDIATE … COMMIT`, or inside
+/// a batch `SAVEPOINT … RELEASE`. Dropped without `commit`, it rolls back.
+struct Tx<'a> {
+    conn: &'a Connection,
+    nested: bool,
+    done: bool,
+}
+
+impl Tx<'_> {
+    fn commit(mut self) -> rusqlite::Result<()> {
+        self.done = true;
+        self.conn
+            .execute_batch(if self.nested { "RELEASE op" } else { "COMMIT" })
+    }
+
+    fn rollback(mut self) -> rusqlite::Result<()> {
+        self.done = true;
+        self.conn.execute_batch(self.undo())
+    }
+
+    fn undo(&self) -> &'static str {
+        if self.nested {
+            "ROLLBACK TO op; RELEASE op"
+        } else {
+            "ROLLBACK"
+        }
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // An error here leaves the connection in a transaction the next
+            // BEGIN reports; nothing better to do in a destructor.
+            let _ = self.conn.execute_batch(self.undo());
+        }
+    }
 }
 
 impl SqliteDb {
@@ -79,16 +123,48 @@ impl SqliteDb {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The hot statements are few; keep them all prepared.
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
-        Ok(SqliteDb { conn })
+        Ok(SqliteDb {
+            conn,
+            in_batch: Cell::new(false),
+        })
     }
 
     /// A transaction that takes the write lock at `BEGIN`. A deferred one
     /// that reads and then writes fails at once with "database is locked"
     /// when another connection committed in between (WAL cannot upgrade a
     /// stale snapshot), and the busy timeout does not help it.
-    fn write_transaction(&self) -> rusqlite::Result<Transaction<'_>> {
-        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+    fn write_transaction(&self) -> rusqlite::Result<Tx<'_>> {
+        let nested = self.in_batch.get();
+        self.conn.execute_batch(if nested {
+            "SAVEPOINT op"
+        } else {
+            "BEGIN IMMEDIATE"
+        })?;
+        Ok(Tx {
+            conn: &self.conn,
+            nested,
+            done: false,
+        })
+    }
+
+    /// A statement from the connection's cache: parsed once, reused.
+    fn execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    fn query_opt<T, P: Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Option<T>> {
+        self.conn
+            .prepare_cached(sql)?
+            .query_row(params, f)
+            .optional()
     }
 
     /// The compare-and-set on the four state columns, inside the caller's
@@ -99,7 +175,7 @@ impl SqliteDb {
         previous: &TokenState,
         new: &TokenState,
     ) -> rusqlite::Result<usize> {
-        self.conn.execute(
+        self.execute(
             "UPDATE tokens SET next_counter = ?1, drift_steps = ?2, failures = ?3, locked = ?4 \
              WHERE serial = ?5 AND next_counter = ?6 AND drift_steps = ?7 \
              AND failures = ?8 AND locked = ?9",
@@ -118,7 +194,7 @@ impl SqliteDb {
     }
 
     fn insert_audit(&self, entry: &AuditInsert<'_>) -> rusqlite::Result<i64> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO audit (at_unix_nanos, action, serial, username, outcome, reason) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -134,26 +210,21 @@ impl SqliteDb {
     }
 
     fn exists(&self, sql: &str, value: &dyn rusqlite::ToSql) -> rusqlite::Result<bool> {
-        Ok(self
-            .conn
-            .query_row(sql, [value], |_| Ok(()))
-            .optional()?
-            .is_some())
+        Ok(self.query_opt(sql, [value], |_| Ok(()))?.is_some())
     }
 }
 
 impl Database for SqliteDb {
     fn check_secret(&self, check: &[u8; 32]) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
-        let stored: Option<Vec<u8>> = tx
-            .query_row("SELECT mac FROM store_secret_check", [], |r| r.get(0))
-            .optional()?;
+        let stored: Option<Vec<u8>> =
+            self.query_opt("SELECT mac FROM store_secret_check", [], |r| r.get(0))?;
         match stored {
             Some(mac) if subtle::ConstantTimeEq::ct_eq(mac.as_slice(), check.as_slice()).into() => {
             }
             Some(_) => return Err(StoreError::WrongSecret),
             None => {
-                tx.execute(
+                self.execute(
                     "INSERT INTO store_secret_check (mac) VALUES (?1)",
                     [check.as_slice()],
                 )?;
@@ -173,7 +244,7 @@ impl Database for SqliteDb {
             if self.exists("SELECT 1 FROM tokens WHERE serial = ?1", &row.serial)? {
                 return Ok(Err(row.serial.clone()));
             }
-            tx.execute(
+            self.execute(
                 &format!(
                     "INSERT INTO tokens ({TOKEN_COLUMNS}) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
@@ -205,7 +276,7 @@ impl Database for SqliteDb {
 
     fn insert_user(&self, row: &UserRow, audit: &AuditInsert<'_>) -> Result<bool, StoreError> {
         let tx = self.write_transaction()?;
-        let inserted = self.conn.execute(
+        let inserted = self.execute(
             "INSERT INTO users (username, phone, user_code_lookup, password_phc) \
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             params![
@@ -231,38 +302,29 @@ impl Database for SqliteDb {
     }
 
     fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+        Ok(self.query_opt(
                 "SELECT username, phone, user_code_lookup, password_phc FROM users \
                  WHERE username = ?1",
                 [username],
                 user_row,
-            )
-            .optional()?)
+        )?)
     }
 
     fn user_by_lookup(&self, lookup: &[u8]) -> Result<Option<UserRow>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+        Ok(self.query_opt(
                 "SELECT username, phone, user_code_lookup, password_phc FROM users \
                  WHERE user_code_lookup = ?1",
                 [lookup],
                 user_row,
-            )
-            .optional()?)
+        )?)
     }
 
     fn token(&self, serial: &str) -> Result<Option<TokenRow>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+        Ok(self.query_opt(
                 &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = ?1"),
                 [serial],
                 token_row,
-            )
-            .optional()?)
+        )?)
     }
 
     fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenRow>, StoreError> {
@@ -276,15 +338,12 @@ impl Database for SqliteDb {
     }
 
     fn active_token_of(&self, username: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+        Ok(self.query_opt(
                 "SELECT serial FROM tokens WHERE username = ?1 AND status = 'active' \
                  ORDER BY serial LIMIT 1",
                 [username],
                 |r| r.get(0),
-            )
-            .optional()?)
+        )?)
     }
 
     fn assign(
@@ -294,7 +353,7 @@ impl Database for SqliteDb {
         audit: &AuditInsert<'_>,
     ) -> Result<usize, StoreError> {
         let tx = self.write_transaction()?;
-        let changed = self.conn.execute(
+        let changed = self.execute(
             "UPDATE tokens SET status = 'active', username = ?1 \
              WHERE serial = ?2 AND username IS NULL AND status IN ('unassigned', 'active')",
             params![username, serial],
@@ -332,12 +391,12 @@ impl Database for SqliteDb {
         audit: &AuditInsert<'_>,
     ) -> Result<bool, StoreError> {
         let tx = self.write_transaction()?;
-        let retired = self.conn.execute(
+        let retired = self.execute(
             "UPDATE tokens SET status = 'replaced' \
              WHERE serial = ?1 AND username = ?2 AND status = 'active'",
             params![swap.old, swap.username],
         )?;
-        let bound = self.conn.execute(
+        let bound = self.execute(
             "UPDATE tokens SET status = 'active', username = ?1, \
              next_counter = ?2, drift_steps = ?3, failures = ?4, locked = ?5 \
              WHERE serial = ?6 AND username IS NULL AND status IN ('unassigned', 'active') \
@@ -367,7 +426,7 @@ impl Database for SqliteDb {
 
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError> {
         let tx = self.write_transaction()?;
-        let changed = self.conn.execute(
+        let changed = self.execute(
             "UPDATE tokens SET failures = 0, locked = 0 WHERE serial = ?1",
             [serial],
         )?;
@@ -376,6 +435,22 @@ impl Database for SqliteDb {
         }
         tx.commit()?;
         Ok(changed)
+    }
+
+    fn begin_batch(&self) -> Result<(), StoreError> {
+        if self.in_batch.get() {
+            return Err(StoreError::Corrupt("batch already open".to_owned()));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_batch.set(true);
+        Ok(())
+    }
+
+    fn end_batch(&self, commit: bool) -> Result<(), StoreError> {
+        self.in_batch.set(false);
+        self.conn
+            .execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?;
+        Ok(())
     }
 
     fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError> {

@@ -487,3 +487,56 @@ fn replace_device_swaps_both_rows_or_neither() {
     assert_eq!(audit[0].action, "replace");
     assert_eq!(audit[0].serial.as_deref(), Some(new.as_str()));
 }
+
+#[test]
+fn a_batch_commits_its_decisions_together_and_sees_its_own_writes() {
+    let scratch = Scratch::new();
+    let store = scratch.open();
+    store.import(&entries(FLEET), T).expect("import");
+    let verifier = Verifier::new(store, Policy::default());
+    // Opened first: opening writes (migration check), which would wait for
+    // the batch's write lock.
+    let other = scratch.open();
+    let outcomes = verifier
+        .store
+        .batch(|_| {
+            let mut outcomes: Vec<Outcome> = (0..5)
+                .map(|n| verifier.check_serial(serial(EVENT), &event_code(n), T))
+                .collect::<Result<_, _>>()
+                .expect("decided");
+            // The batch's own accept is already spent inside it.
+            outcomes.push(
+                verifier
+                    .check_serial(serial(EVENT), &event_code(4), T)
+                    .expect("decided"),
+            );
+            // Another connection sees nothing until the batch commits.
+            let outside = other.token(serial(EVENT)).expect("read").expect("there");
+            assert_eq!(outside.state.next_counter, 0);
+            outcomes
+        })
+        .expect("batch commits");
+    assert_eq!(outcomes[4], Outcome::Accepted { matched: 4 });
+    assert_eq!(outcomes[5], Outcome::Rejected(Reason::Replayed));
+    let token = other.token(serial(EVENT)).expect("read").expect("there");
+    assert_eq!(token.state.next_counter, 5);
+
+    // A batch that panics leaves nothing behind.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        verifier.store.batch(|_| {
+            verifier
+                .check_serial(serial(EVENT), &event_code(5), T)
+                .expect("decided");
+            panic!("worker died mid-batch");
+        })
+    }));
+    assert!(panicked.is_err());
+    let token = other.token(serial(EVENT)).expect("read").expect("there");
+    assert_eq!(token.state.next_counter, 5);
+    assert_eq!(
+        verifier
+            .check_serial(serial(EVENT), &event_code(5), T)
+            .expect("decided"),
+        Outcome::Accepted { matched: 5 }
+    );
+}
