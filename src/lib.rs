@@ -13,8 +13,10 @@
 //!   codes, argon2id password hashes.
 //! - [`inventory`]: parsing vendor inventories (PSKC RFC 6030, CSV, otpauth
 //!   URIs) into token entries, all or nothing.
-//! - [`store`]: the durable store (SQLite; keys AES-256-GCM at rest,
-//!   compare-and-set on token state, audit log) and the `Verifier` over it.
+//! - [`store`]: the durable store (SQLite or PostgreSQL; keys AES-256-GCM at
+//!   rest, compare-and-set on token state, audit log) and the `Verifier`
+//!   over it.
+//! - [`server`]: `tokenrig serve`, the verifier as an HTTP/JSON API (axum).
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
 pub mod clock;
@@ -22,6 +24,7 @@ pub mod cmdline;
 pub mod device;
 pub mod inventory;
 pub mod otp;
+pub mod server;
 pub mod store;
 pub mod user;
 pub mod verifier;

@@ -23,11 +23,15 @@ impl DbArgs {
     /// Opens (creating and migrating) the store; the default location's
     /// directory is created on first use.
     pub fn open(&self) -> Result<Store, CliError> {
-        let url = match &self.db {
-            Some(url) => url.clone(),
-            None => default_db()?,
-        };
-        Ok(Store::open(&url)?)
+        Ok(Store::open(&self.url()?)?)
+    }
+
+    /// The URL given, or the default SQLite file's (its directory created).
+    pub fn url(&self) -> Result<String, CliError> {
+        match &self.db {
+            Some(url) => Ok(url.clone()),
+            None => default_db(),
+        }
     }
 }
 

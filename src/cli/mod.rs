@@ -11,6 +11,7 @@ mod demo;
 mod import;
 mod otp;
 mod resync;
+mod serve;
 mod tokens;
 mod unlock;
 mod user;
@@ -55,6 +56,8 @@ enum Command {
     /// Resynchronise a token with two consecutive OTPs: exit 0 synchronised, 1 not.
     #[command(allow_negative_numbers = true)]
     Resync(resync::ResyncArgs),
+    /// Serve the verifier as an HTTP/JSON API until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 /// Why a command failed. `Usage` is the user's input; `Io` is the world's;
@@ -95,6 +98,7 @@ pub fn run() -> ExitCode {
         Command::Tokens(args) => done(tokens::run(args)),
         Command::Check(args) => check::run(args),
         Command::Resync(args) => resync::run(args),
+        Command::Serve(args) => done(serve::run(args)),
     };
     match result {
         Ok(code) => code,

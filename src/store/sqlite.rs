@@ -303,27 +303,27 @@ impl Database for SqliteDb {
 
     fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(self.query_opt(
-                "SELECT username, phone, user_code_lookup, password_phc FROM users \
+            "SELECT username, phone, user_code_lookup, password_phc FROM users \
                  WHERE username = ?1",
-                [username],
-                user_row,
+            [username],
+            user_row,
         )?)
     }
 
     fn user_by_lookup(&self, lookup: &[u8]) -> Result<Option<UserRow>, StoreError> {
         Ok(self.query_opt(
-                "SELECT username, phone, user_code_lookup, password_phc FROM users \
+            "SELECT username, phone, user_code_lookup, password_phc FROM users \
                  WHERE user_code_lookup = ?1",
-                [lookup],
-                user_row,
+            [lookup],
+            user_row,
         )?)
     }
 
     fn token(&self, serial: &str) -> Result<Option<TokenRow>, StoreError> {
         Ok(self.query_opt(
-                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = ?1"),
-                [serial],
-                token_row,
+            &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = ?1"),
+            [serial],
+            token_row,
         )?)
     }
 
@@ -339,10 +339,10 @@ impl Database for SqliteDb {
 
     fn active_token_of(&self, username: &str) -> Result<Option<String>, StoreError> {
         Ok(self.query_opt(
-                "SELECT serial FROM tokens WHERE username = ?1 AND status = 'active' \
+            "SELECT serial FROM tokens WHERE username = ?1 AND status = 'active' \
                  ORDER BY serial LIMIT 1",
-                [username],
-                |r| r.get(0),
+            [username],
+            |r| r.get(0),
         )?)
     }
 

@@ -1,0 +1,120 @@
+//! `tokenrig serve`: the verifier over HTTP until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use tokenrig::server::{self, ServeConfig};
+use tokenrig::store::SecretSource;
+use tokenrig::verifier::Policy;
+use zeroize::Zeroizing;
+
+use super::CliError;
+use super::db::DbArgs;
+
+/// The environment variable holding the admin API's bearer token.
+const ADMIN_TOKEN_ENV: &str = "TOKENRIG_ADMIN_TOKEN";
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The first line on stdout is `listening on http://ADDR` (with the real port
+when --listen asks for port 0). Logs go to stderr; RUST_LOG=debug shows each
+request. The admin API (/v1/admin/...) needs a bearer token from
+--admin-token-file or TOKENRIG_ADMIN_TOKEN and is refused without one.
+
+Examples:
+  tokenrig serve --db /var/lib/tokenrig/store.db --listen 0.0.0.0:8080
+  TOKENRIG_STORE_KEY=... tokenrig serve --db postgres://tokenrig@db/tokenrig")]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address and port to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// File holding the admin API's bearer token (first line)
+    #[arg(long, value_name = "PATH")]
+    admin_token_file: Option<PathBuf>,
+    /// Store worker threads for validate/resync [default: 1 on SQLite, 8 on PostgreSQL]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: Option<u16>,
+}
+
+pub fn run(a: ServeArgs) -> Result<(), CliError> {
+    init_logging();
+    let admin_token = admin_token(a.admin_token_file.as_deref())?;
+    if admin_token.is_none() {
+        tracing::warn!("no admin token: the admin API refuses every request");
+    }
+    let state = server::open(ServeConfig {
+        db_url: a.db.url()?,
+        secret: SecretSource::Default,
+        policy: Policy::default(),
+        admin_token,
+        fast_workers: a.workers.map(usize::from),
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(a.listen).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", a.listen))
+        })?;
+        let local = listener.local_addr()?;
+        super::write_lines([format!("listening on http://{local}")])?;
+        tracing::info!(%local, "serving");
+        server::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped: in-flight requests finished");
+        Ok::<(), CliError>(())
+    })
+}
+
+/// `--admin-token-file` (its first line), else `TOKENRIG_ADMIN_TOKEN`.
+fn admin_token(file: Option<&std::path::Path>) -> Result<Option<Zeroizing<String>>, CliError> {
+    let token = match file {
+        Some(path) => {
+            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("--admin-token-file {}: {e}", path.display()),
+                )
+            })?);
+            Zeroizing::new(text.lines().next().unwrap_or("").trim().to_owned())
+        }
+        None => match std::env::var(ADMIN_TOKEN_ENV) {
+            Ok(token) => Zeroizing::new(token.trim().to_owned()),
+            Err(_) => return Ok(None),
+        },
+    };
+    if token.len() < 16 {
+        return Err(CliError::Usage(
+            "the admin token must be at least 16 characters".to_owned(),
+        ));
+    }
+    Ok(Some(token))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

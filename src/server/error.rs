@@ -1,0 +1,134 @@
+//! How the API says no: a status and `{"error": "<one line>"}` (plus a
+//! stable `reason` code where there is one). Never a code, key, password
+//! or the internals of a database error.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::pool::PoolError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub reason: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            reason: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    pub fn with_reason(mut self, reason: &'static str) -> ApiError {
+        self.reason = Some(reason);
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, error = %self.message, "request failed");
+        }
+        let body = Body {
+            error: &self.message,
+            reason: self.reason,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Store errors that are the client's doing map to 4xx with the store's
+/// own one-line message (which names serials and users, never secrets);
+/// the rest are 500/503 with a generic message, the detail in the log.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        use StoreError as E;
+        let status = match &e {
+            E::UnknownSerial(_) | E::UnknownUser(_) | E::UnknownUserCode | E::NoActiveToken(_) => {
+                StatusCode::NOT_FOUND
+            }
+            E::DuplicateSerial(_)
+            | E::DuplicateUser(_)
+            | E::DuplicateUserCode
+            | E::NotAssignable { .. }
+            | E::UserHasToken { .. }
+            | E::Conflict(_) => StatusCode::CONFLICT,
+            E::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => {
+                tracing::error!(error = %e, "store error");
+                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal store error");
+            }
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<PoolError> for ApiError {
+    fn from(e: PoolError) -> ApiError {
+        match e {
+            PoolError::Store(e) => e.into(),
+            PoolError::Commit(e) => {
+                tracing::error!(error = %e, "commit failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database did not commit",
+                )
+            }
+            PoolError::WorkerGone => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            ),
+        }
+    }
+}
+
+/// `axum::Json` with its rejections (bad JSON, wrong types, missing or
+/// unknown fields, wrong content type, oversized body) as [`ApiError`]s.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                first_line(&rejection.body_text()),
+            )),
+        }
+    }
+}
+
+pub fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").to_owned()
+}

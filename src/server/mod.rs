@@ -1,0 +1,220 @@
+//! `tokenrig serve`: the verifier as an HTTP/JSON service (axum on tokio).
+//!
+//! Routes are listed once, in [`ROUTES`], and documented in
+//! `openapi/tokenrig.yaml`; a test holds the two equal. Handlers parse and
+//! check input, then hand the work to a [`pool::Pool`] of store workers:
+//! `fast` (validate, resync, reads; batched commits on SQLite) and `slow`
+//! (anything that hashes a password or imports a file; never batched, so a
+//! 50 ms argon2 never holds the SQLite write lock).
+//!
+//! The server reads the wall clock here, at its edge (like the CLI), and
+//! passes `now` down; nothing below does.
+
+mod admin;
+mod api;
+mod error;
+mod metrics;
+pub mod pool;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use tokio::net::TcpListener;
+use zeroize::Zeroizing;
+
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::store::{SecretSource, Store, StoreError, StoreUrl, Verifier};
+use crate::verifier::Policy;
+
+pub use error::ApiError;
+use metrics::Metrics;
+use pool::{Batching, Pool};
+
+/// One route: the router is built from [`route_table`] alone, so the list
+/// [`routes`] returns (and the OpenAPI test checks) is the router.
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    handler: MethodRouter<Arc<AppState>>,
+    admin: bool,
+}
+
+fn route_table() -> Vec<Route> {
+    let open = |method, path, handler| Route {
+        method,
+        path,
+        handler,
+        admin: false,
+    };
+    let admin = |method, path, handler| Route {
+        method,
+        path,
+        handler,
+        admin: true,
+    };
+    vec![
+        open("GET", "/healthz", get(healthz)),
+        open("GET", "/metrics", get(metrics)),
+        open("POST", "/v1/validate", post(api::validate)),
+        open("POST", "/v1/resync", post(api::resync)),
+        admin(
+            "POST",
+            "/v1/admin/import",
+            post(admin::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        ),
+        admin("POST", "/v1/admin/users", post(admin::add_user)),
+        admin(
+            "POST",
+            "/v1/admin/users/{user}/devices",
+            post(admin::assign),
+        ),
+        admin(
+            "POST",
+            "/v1/admin/tokens/{serial}/unlock",
+            post(admin::unlock),
+        ),
+        admin("GET", "/v1/admin/tokens", get(admin::tokens)),
+        admin("GET", "/v1/admin/audit", get(admin::audit)),
+    ]
+}
+
+/// Every route served, as (method, path template), in table order.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    route_table().iter().map(|r| (r.method, r.path)).collect()
+}
+
+/// JSON bodies are small; a bigger one is refused before it is read whole.
+const JSON_BODY_LIMIT: usize = 16 * 1024;
+/// Inventory files can hold many thousand tokens.
+pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// How `serve` is set up.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub db_url: String,
+    pub secret: SecretSource,
+    pub policy: Policy,
+    /// `None`: the admin API refuses every request.
+    pub admin_token: Option<Zeroizing<String>>,
+    /// Store workers for validate/resync; default by backend.
+    pub fast_workers: Option<usize>,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    fast: Pool,
+    slow: Pool,
+    admin_token: Option<Zeroizing<String>>,
+    metrics: Metrics,
+    clock: Box<dyn Clock + Send + Sync>,
+}
+
+impl AppState {
+    fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}
+
+/// Opens the store pools (so a bad URL, key or schema fails before the
+/// socket is bound) and returns the shared state.
+pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
+    let sqlite = matches!(StoreUrl::parse(&config.db_url)?, StoreUrl::Sqlite(_));
+    // SQLite has one writer at a time: one fast worker batching commits.
+    // PostgreSQL takes writers in parallel and groups their WAL flushes.
+    let (fast_workers, batching) = if sqlite {
+        (config.fast_workers.unwrap_or(1), Batching::UpTo(512))
+    } else {
+        (config.fast_workers.unwrap_or(8), Batching::Off)
+    };
+    let open = || {
+        let store = Store::open_with(&config.db_url, &config.secret)?;
+        Ok(Verifier::new(store, config.policy.clone()))
+    };
+    let fast = Pool::start("store-fast", fast_workers, batching, open)?;
+    let slow = Pool::start("store-slow", 2, Batching::Off, open)?;
+    Ok(Arc::new(AppState {
+        fast,
+        slow,
+        admin_token: config.admin_token,
+        metrics: Metrics::new(),
+        clock: Box::new(SystemClock),
+    }))
+}
+
+/// The whole API.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (mut public, mut admin) = (Router::new(), Router::new());
+    for route in route_table() {
+        if route.admin {
+            admin = admin.route(route.path, route.handler);
+        } else {
+            public = public.route(route.path, route.handler);
+        }
+    }
+    let admin = admin.route_layer(middleware::from_fn_with_state(
+        Arc::clone(&state),
+        admin::require_admin,
+    ));
+    public
+        .merge(admin)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
+    // A round trip through a store worker: healthy means able to answer.
+    state.fast.run(|v| v.store.tokens(None).map(|_| ())).await?;
+    Ok("ok\n")
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such route")
+}
+
+/// Counts and times every request by its route template.
+async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
