@@ -9,6 +9,7 @@ mod check;
 mod db;
 mod demo;
 mod import;
+mod load;
 mod otp;
 mod resync;
 mod serve;
@@ -58,6 +59,8 @@ enum Command {
     Resync(resync::ResyncArgs),
     /// Serve the verifier as an HTTP/JSON API until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Load-test a running verifier's /v1/validate: requests/s and latency.
+    Load(load::LoadArgs),
 }
 
 /// Why a command failed. `Usage` is the user's input; `Io` is the world's;
@@ -99,6 +102,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Resync(args) => resync::run(args),
         Command::Serve(args) => done(serve::run(args)),
+        Command::Load(args) => done(load::run(args)),
     };
     match result {
         Ok(code) => code,
