@@ -15,6 +15,8 @@
 //!   URIs) into token entries, all or nothing.
 //! - [`store`]: the durable store (SQLite; keys AES-256-GCM at rest,
 //!   compare-and-set on token state, audit log) and the `Verifier` over it.
+//! - [`transport`]: how the host reaches a token (the `Device` trait): in
+//!   process, over a serial line (the line protocol codec), or by hand.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
 pub mod clock;
@@ -23,5 +25,6 @@ pub mod device;
 pub mod inventory;
 pub mod otp;
 pub mod store;
+pub mod transport;
 pub mod user;
 pub mod verifier;
