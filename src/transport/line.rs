@@ -126,7 +126,7 @@ pub enum Request {
 /// Why a line is not a [`Request`]; each maps to the `ERR` the device sends.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
-    #[error("unknown command; expected INFO, PRESS or ADVANCE <seconds>")]
+    #[error("expected INFO, PRESS or ADVANCE <seconds>")]
     UnknownCommand,
     #[error("{command} takes no arguments")]
     UnexpectedArgument { command: &'static str },
