@@ -339,6 +339,52 @@ fn a_closed_simulator_is_a_one_line_error_not_a_hang() {
     );
 }
 
+/// `--port`: the simulator opens a tty by path with `serialport`, as it
+/// would a real line. Here the tty is a PTY slave and this test is the
+/// host on its master side.
+#[test]
+fn the_simulator_sits_on_a_tty_given_by_path() {
+    use std::os::fd::FromRawFd;
+    let pair = nix::pty::openpty(None, None).unwrap();
+    // SAFETY: fresh descriptors from openpty, owned by nothing else.
+    let (mut host, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(pair.master),
+            std::fs::File::from_raw_fd(pair.slave),
+        )
+    };
+    let tty = nix::unistd::ttyname(std::os::fd::AsRawFd::as_raw_fd(&slave)).unwrap();
+    let tty = tty.to_str().unwrap();
+    let sim = Sim::start(&[
+        "c100",
+        "--serial",
+        C100_SERIAL,
+        "--key",
+        RFC_KEY_HEX,
+        "--port",
+        tty,
+        "--baud",
+        "115200",
+    ]);
+    assert_eq!(sim.path, tty);
+    let mut answers = String::new();
+    host.write_all(b"PRESS\r\nINFO\r\n").unwrap();
+    let mut buf = [0u8; 256];
+    while answers.matches("\r\n").count() < 2 {
+        let n = host.read(&mut buf).unwrap();
+        answers.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert_eq!(
+        answers,
+        format!(
+            "OTP {}\r\nOK model=c100 serial={C100_SERIAL} kind=event digits=6\r\n",
+            rfc_key().hotp(0, Digits::SIX)
+        )
+    );
+    drop(slave);
+    assert!(sim.stop(Signal::SIGTERM).success());
+}
+
 /// A person at a terminal: the prompt goes to a real PTY's slave, the
 /// person (this test) reads it on the master side and types the code off a
 /// C100 with Enter, which the terminal's line discipline turns into `\n`.
