@@ -17,6 +17,8 @@
 //!   rest, compare-and-set on token state, audit log) and the `Verifier`
 //!   over it.
 //! - [`server`]: `tokenrig serve`, the verifier as an HTTP/JSON API (axum).
+//! - [`transport`]: how the host reaches a token (the `Device` trait): in
+//!   process, over a serial line (the line protocol codec), or by hand.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
 pub mod clock;
@@ -26,5 +28,6 @@ pub mod inventory;
 pub mod otp;
 pub mod server;
 pub mod store;
+pub mod transport;
 pub mod user;
 pub mod verifier;

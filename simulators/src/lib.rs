@@ -2,6 +2,9 @@
 //!
 //! - [`fleet`]: many tokens generated from one seed, sharing one virtual
 //!   clock, each C200 with its own quartz drift; exported as an inventory.
+//! - [`serial`]: one token on a serial line (a pseudo-terminal or a real
+//!   tty), answering the line protocol.
 //!
-//! Later: the serial-line simulator (a PTY or a real tty) and the HID token.
+//! Later: the HID token.
 pub mod fleet;
+pub mod serial;

@@ -64,6 +64,10 @@ impl Token for C200 {
         Digits::SIX
     }
 
+    fn time_step(&self) -> Option<TimeStep> {
+        Some(self.params.step)
+    }
+
     fn press(&mut self) -> Result<Code, DeviceError> {
         let now = self.clock.now().as_secs();
         self.key

@@ -41,6 +41,10 @@ impl EventCore {
         self.next = Some(counter);
     }
 
+    fn exhaust(&mut self) {
+        self.next = None;
+    }
+
     fn digits(&self) -> Digits {
         self.digits
     }
@@ -92,6 +96,13 @@ impl<M: EventModel> EventToken<M> {
     /// A token that has already been pressed `counter` times.
     pub fn with_counter(mut self, counter: u64) -> Self {
         self.core.set_counter(counter);
+        self
+    }
+
+    /// A token that has shown the code for its last counter value, as one
+    /// restored from a record saying so.
+    pub fn exhausted(mut self) -> Self {
+        self.core.exhaust();
         self
     }
 

@@ -37,7 +37,7 @@ pub use usb::{UsbKey, UsbToken};
 
 use std::fmt;
 
-use crate::otp::{Code, Digits};
+use crate::otp::{Code, Digits, TimeStep};
 
 /// What every token model offers a user: a serial on its back, a display of
 /// `digits()` digits, and a button.
@@ -50,6 +50,11 @@ pub trait Token: fmt::Debug + Send {
     fn digits(&self) -> Digits;
     /// Presses the button: the code the token displays now.
     fn press(&mut self) -> Result<Code, DeviceError>;
+    /// The time step of a time token; `None` for event tokens. Transports
+    /// report it, so a host knows how often the code changes.
+    fn time_step(&self) -> Option<TimeStep> {
+        None
+    }
 
     fn family(&self) -> Family {
         self.model().family()

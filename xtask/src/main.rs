@@ -5,11 +5,13 @@
 //!   nextest, doctests.
 //! - [`bench`]: `cargo xtask bench`, the criterion benches and the HOTP cost
 //!   against its floor of two SHA-1 compressions.
+//! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
 //! - [`tools`]: the external programs the tests start, installed on demand.
 //! - [`process`]: running commands as named steps that fail with one line.
 
 mod bench;
 mod ci;
+mod fuzz;
 mod process;
 mod tools;
 
@@ -20,13 +22,15 @@ usage: cargo xtask <command>
 
 commands:
   ci     install test tools, then fmt, clippy, nextest and doctests (what CI runs)
-  bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions";
+  bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
+  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["ci"] => ci::run(),
         ["bench"] => bench::run(),
+        ["fuzz", ref rest @ ..] => fuzz::run(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())

@@ -1,16 +1,27 @@
 //! `tokenrig-sim`: run emulated tokens as devices.
 //!
-//! Today: `tokenrig-sim fleet` writes the inventory of a seeded fleet (the
-//! file a vendor ships to the verifier). The serial-line and HID devices
-//! join as further subcommands.
+//! - `tokenrig-sim fleet` writes the inventory of a seeded fleet (the file a
+//!   vendor ships to the verifier).
+//! - `tokenrig-sim c100|c200|usb … (--pty | --port PATH)` runs one token on a
+//!   serial line, answering the line protocol (`docs/protocols.md`).
+//!
+//! The HID device joins as a further subcommand.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use tokenrig::clock::UnixTime;
-use tokenrig::otp::TimeStep;
+use tokenrig::clock::{Clock, SystemClock, UnixTime};
+use tokenrig::device::{Model, Serial};
+use tokenrig::otp::{SecretKey, TimeStep};
 use tokenrig_simulators::fleet::{Fleet, FleetSpec};
+use tokenrig_simulators::serial::engine::{CounterLog, LineEngine, Volatile};
+use tokenrig_simulators::serial::pty::Pty;
+use tokenrig_simulators::serial::serve::{Shutdown, serve};
+use tokenrig_simulators::serial::spec::{Sim, SimSpec};
+use tokenrig_simulators::serial::state::StateFile;
 
 /// Emulated OTP tokens as devices.
 #[derive(Debug, Parser)]
@@ -28,6 +39,74 @@ enum Command {
     /// can import the inventory into a verifier and later regenerate the
     /// tokens that match it. The output contains keys: test seeds only.
     Fleet(FleetArgs),
+    /// Run a C100 event key fob on a serial line.
+    C100(EventArgs),
+    /// Run a C200 time key fob on a serial line.
+    C200(TimeArgs),
+    /// Run a USB OTP token's event core on a serial line.
+    Usb(EventArgs),
+}
+
+/// What every serial-line token needs.
+#[derive(Debug, Args)]
+struct LineArgs {
+    /// The 13-digit serial on the token's back
+    #[arg(long, value_name = "S")]
+    serial: String,
+    /// The token's secret key in hex (a test key: it shows in `ps`)
+    #[arg(long, value_name = "HEX")]
+    key: String,
+    /// Run on a clock that starts at --start (or now) and moves only by ADVANCE
+    #[arg(long)]
+    test_clock: bool,
+    /// Where the test clock starts, in Unix seconds
+    #[arg(long, value_name = "UNIX", requires = "test_clock")]
+    start: Option<u64>,
+    /// Create a pseudo-terminal pair; its path is the first line on stdout
+    #[arg(long, conflicts_with = "port", required_unless_present = "port")]
+    pty: bool,
+    /// Sit on this serial device (a real tty wired to the host)
+    #[arg(long, value_name = "PATH")]
+    port: Option<PathBuf>,
+    /// Line speed for --port
+    #[arg(long, value_name = "N", default_value_t = 9_600, requires = "port")]
+    baud: u32,
+}
+
+#[derive(Debug, Args)]
+struct EventArgs {
+    #[command(flatten)]
+    line: LineArgs,
+    /// The counter of the first press
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    counter: u64,
+    /// Record the counter here before each code is shown, and resume from it
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct TimeArgs {
+    #[command(flatten)]
+    line: LineArgs,
+    /// Time step in seconds, as the token was made
+    #[arg(long, value_name = "30|60", default_value_t = 60)]
+    step: u64,
+    /// How fast the token's quartz runs, in ppm (negative: slow)
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    drift_ppm: f64,
+}
+
+/// Why the simulator stopped: bad input (exit 2) or a failure (exit 1).
+#[derive(Debug)]
+enum SimError {
+    Usage(String),
+    Failure(String),
 }
 
 #[derive(Debug, Args)]
@@ -64,15 +143,107 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Command::Fleet(args) = cli.command;
-    match fleet(args) {
+    let result = match cli.command {
+        Command::Fleet(args) => match fleet(args) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(SimError::Failure(e.to_string())),
+        },
+        Command::C100(args) => event(Model::C100, args),
+        Command::Usb(args) => event(Model::Usb, args),
+        Command::C200(args) => time(args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tokenrig-sim: error: {e}");
+        Err(SimError::Usage(message)) => {
+            eprintln!("tokenrig-sim: error: {message}");
+            ExitCode::from(2)
+        }
+        Err(SimError::Failure(message)) => {
+            eprintln!("tokenrig-sim: error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The spec shared by every model; the key string never reaches a message.
+fn spec(model: Model, line: &LineArgs) -> Result<SimSpec, SimError> {
+    let key = SecretKey::from_hex(&line.key).map_err(|e| SimError::Usage(format!("--key: {e}")))?;
+    let test_clock = line.test_clock.then(|| match line.start {
+        Some(secs) => UnixTime::from_secs(secs),
+        None => SystemClock.now(),
+    });
+    Ok(SimSpec {
+        model,
+        serial: line.serial.clone(),
+        key,
+        counter: 0,
+        step_secs: 60,
+        drift_ppm: 0.0,
+        test_clock,
+    })
+}
+
+fn build(spec: &SimSpec) -> Result<Sim, SimError> {
+    spec.build(Arc::new(SystemClock))
+        .map_err(|e| SimError::Usage(e.to_string()))
+}
+
+fn event(model: Model, args: EventArgs) -> Result<(), SimError> {
+    let mut spec = spec(model, &args.line)?;
+    spec.counter = args.counter;
+    let mut sim = build(&spec)?;
+    match args.state {
+        Some(path) => {
+            let serial = Serial::parse(&spec.serial).map_err(|e| SimError::Usage(e.to_string()))?;
+            let state = StateFile::new(path, serial);
+            if let Some(next) = state.load().map_err(|e| SimError::Failure(e.to_string()))? {
+                sim.token = sim.token.resume(next);
+            }
+            run(&args.line, LineEngine::new(sim, state))
+        }
+        None => run(&args.line, LineEngine::new(sim, Volatile)),
+    }
+}
+
+fn time(args: TimeArgs) -> Result<(), SimError> {
+    let mut spec = spec(Model::C200, &args.line)?;
+    spec.step_secs = args.step;
+    spec.drift_ppm = args.drift_ppm;
+    run(&args.line, LineEngine::new(build(&spec)?, Volatile))
+}
+
+/// Opens the line, prints its path as the first stdout line (the signal a
+/// test or script waits for), then serves until SIGINT or SIGTERM.
+fn run<L: CounterLog>(line: &LineArgs, mut engine: LineEngine<L>) -> Result<(), SimError> {
+    let failure = |what: &str, e: io::Error| SimError::Failure(format!("{what}: {e}"));
+    let shutdown = Shutdown::install().map_err(|e| failure("installing signal handlers", e))?;
+    let result = match &line.port {
+        Some(path) => {
+            let mut port = serialport::new(path.to_string_lossy(), line.baud)
+                // Writes wait at most this long for a host that stopped reading.
+                .timeout(std::time::Duration::from_secs(1))
+                .open_native()
+                .map_err(|e| {
+                    SimError::Failure(format!("cannot open {}: {}", path.display(), e.description))
+                })?;
+            announce(path)?;
+            serve(&mut port, &mut engine, &shutdown)
+        }
+        None => {
+            let mut pty = Pty::open().map_err(|e| failure("cannot create a pseudo-terminal", e))?;
+            announce(&pty.path)?;
+            serve(&mut pty.master, &mut engine, &shutdown)
+        }
+    };
+    result.map_err(|e| failure("serial line", e))
+}
+
+fn announce(path: &std::path::Path) -> Result<(), SimError> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{}", path.display())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| SimError::Failure(format!("writing the line's path to stdout: {e}")))
 }
 
 fn fleet(args: FleetArgs) -> io::Result<()> {
