@@ -13,8 +13,11 @@
 //!   codes, argon2id password hashes.
 //! - [`inventory`]: parsing vendor inventories (PSKC RFC 6030, CSV, otpauth
 //!   URIs) into token entries, all or nothing.
-//! - [`store`]: the durable store (SQLite; keys AES-256-GCM at rest,
-//!   compare-and-set on token state, audit log) and the `Verifier` over it.
+//! - [`store`]: the durable store (SQLite or PostgreSQL; keys AES-256-GCM at
+//!   rest, compare-and-set on token state, audit log), the `Verifier` over
+//!   it, and the device replacement flow's attempts.
+//! - [`sms`]: sending the replacement flow's SMS code: the gateway trait,
+//!   the store's outbox (default) and a webhook with retries.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
 pub mod clock;
@@ -22,6 +25,7 @@ pub mod cmdline;
 pub mod device;
 pub mod inventory;
 pub mod otp;
+pub mod sms;
 pub mod store;
 pub mod user;
 pub mod verifier;
