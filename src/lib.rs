@@ -14,8 +14,10 @@
 //! - [`inventory`]: parsing vendor inventories (PSKC RFC 6030, CSV, otpauth
 //!   URIs) into token entries, all or nothing.
 //! - [`store`]: the durable store (SQLite or PostgreSQL; keys AES-256-GCM at
-//!   rest, compare-and-set on token state, audit log) and the `Verifier`
-//!   over it.
+//!   rest, compare-and-set on token state, audit log), the `Verifier` over
+//!   it, and the device replacement flow's attempts.
+//! - [`sms`]: sending the replacement flow's SMS code: the gateway trait,
+//!   the store's outbox (default) and a webhook with retries.
 //! - [`server`]: `tokenrig serve`, the verifier as an HTTP/JSON API (axum).
 //! - [`transport`]: how the host reaches a token (the `Device` trait): in
 //!   process, over a serial line (the line protocol codec), or by hand.
@@ -27,6 +29,7 @@ pub mod device;
 pub mod inventory;
 pub mod otp;
 pub mod server;
+pub mod sms;
 pub mod store;
 pub mod transport;
 pub mod user;

@@ -4,7 +4,9 @@
 //! - the store's behaviour: the same operations give the same answers as
 //!   on SQLite (the unit tests in `src/store/tests.rs` cover SQLite);
 //! - eight connections in one process race on one code: one accept;
-//! - separate `tokenrig check` processes race on each code: one accept.
+//! - separate `tokenrig check` processes race on each code: one accept;
+//! - a device replacement whose steps alternate between two connections,
+//!   and eight connections racing on one step: one takes it.
 
 mod support;
 
@@ -17,7 +19,11 @@ use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
 use tokenrig::inventory::{self, Format};
 use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey};
-use tokenrig::store::{SecretSource, Store, StoreError, StoreSecret, TokenStatus, Verifier};
+use tokenrig::sms::Outbox;
+use tokenrig::store::{
+    AttemptId, ReplacementError, SecretSource, Store, StoreError, StoreSecret, TokenStatus,
+    Verifier,
+};
 use tokenrig::user::{HashParams, PasswordHash, User};
 use tokenrig::verifier::{Outcome, Policy, Reason, TokenState};
 
@@ -285,4 +291,100 @@ fn separate_processes_never_accept_one_code_twice() {
             "code {counter}: {verdicts:?}"
         );
     }
+}
+
+const C200: &str = "2630489071652";
+const C200_KEY: &str = "fb629f61551d47bd9593f765f309d18821e1b546";
+
+#[test]
+fn a_replacement_is_one_attempt_across_connections() {
+    const THREADS: usize = 8;
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = fleet_store(&cluster, "replacement");
+    let connect = || {
+        Verifier::new(
+            Store::open_with(&url, &secret()).expect("open"),
+            Policy::default(),
+        )
+    };
+    let (a, b) = (connect(), connect());
+    let user = alice();
+    let username = *user.username();
+    a.store.add_user(&user, T).expect("add");
+    a.store.assign(&username, serial(C100), T).expect("assign");
+    let at = |secs: u64| UnixTime::from_secs(T.as_secs() + secs);
+
+    let wrong = a.start_replacement(&Outbox, &username, "hunter43", serial(C100), at(0));
+    assert!(matches!(
+        wrong,
+        Err(ReplacementError::Rejected(Reason::WrongPassword))
+    ));
+    let id = a
+        .start_replacement(&Outbox, &username, "hunter42", serial(C100), at(0))
+        .expect("started");
+    // The other connection reads the SMS and takes the next step.
+    let outbox = b.store.sms_outbox(Some(user.phone())).expect("outbox");
+    assert_eq!(outbox.len(), 1);
+    let sms = outbox[0].code.to_string();
+    assert!(outbox[0].text.contains(&sms));
+
+    // Eight connections race on the SMS step: exactly one takes it.
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let passed = (0..THREADS)
+        .map(|_| {
+            let (verifier, barrier) = (connect(), Arc::clone(&barrier));
+            let (id, sms): (AttemptId, String) = (id.clone(), sms.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                verifier.replacement_sms_code(&id, &sms, at(10)).is_ok()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(passed, 1);
+
+    assert_eq!(a.replacement_device(&id, C200, at(20)).expect("device"), 1);
+    let now = at(30);
+    let key = SecretKey::from_hex(C200_KEY).expect("hex key");
+    let totp = |t: UnixTime| {
+        OtpKey::new(Algorithm::Sha1, &key)
+            .hotp(t.as_secs() / 60, Digits::SIX)
+            .to_string()
+    };
+    let new = b
+        .replacement_otps(&id, &[&totp(now)], now)
+        .expect("completed");
+    assert_eq!(new, serial(C200));
+    assert_eq!(
+        a.store
+            .token(serial(C100))
+            .expect("read")
+            .expect("there")
+            .status,
+        TokenStatus::Replaced
+    );
+    assert_eq!(
+        a.check_serial(serial(C100), &code(0), now).expect("check"),
+        Outcome::Rejected(Reason::SerialInactive(serial(C100)))
+    );
+    assert_eq!(
+        b.check_user(&username, &totp(now), now).expect("check"),
+        Outcome::Rejected(Reason::Replayed)
+    );
+    let later = at(90);
+    assert!(matches!(
+        a.check_user(&username, &totp(later), later).expect("check"),
+        Outcome::Accepted { .. }
+    ));
+    let audit = a.store.audit(100).expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
+    for action in ["replace_started", "sms_sent", "replace"] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+    assert!(!format!("{audit:?}").contains(&sms));
 }

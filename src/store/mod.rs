@@ -6,7 +6,9 @@
 //! `postgres://…`), for several verifier processes sharing one database.
 //! Encryption and domain types live here, above both, so nothing above
 //! this API knows which one it talks to. [`Verifier`] (`service.rs`)
-//! drives the sans-IO core over it.
+//! drives the sans-IO core over it, and the device replacement flow
+//! (`replace.rs`) with its attempts stored, so several processes on one
+//! database share them.
 //!
 //! # Invariants
 //! - **Compare-and-set.** A token's state changes only through
@@ -29,7 +31,12 @@
 //!   same bits, so `u64::MAX` round-trips.
 //! - **Every change has its audit row, in the same transaction**:
 //!   decisions, imports (one row per token), users added, assignments,
-//!   unlocks and replacements.
+//!   unlocks and replacements (attempt started, step refused, completed;
+//!   the SMS sent is audited right after the gateway returns).
+//! - **Attempts move by compare-and-set** on their `version`: a step lost
+//!   to a concurrent one is an error, never taken twice. Their SMS code,
+//!   like the outbox's, is sealed like a token key (the attempt id as
+//!   associated data) and dropped once the code is no longer awaited.
 //! - **Migrations are versioned** (`migrations/{sqlite,postgres}/NNNN_name.sql`,
 //!   embedded, the same version numbers in both); a database newer than
 //!   the code is refused.
@@ -37,7 +44,9 @@
 //! [`Reason::code`]: crate::verifier::Reason::code
 
 mod error;
+mod outbox;
 mod postgres;
+mod replace;
 mod rows;
 mod secret;
 mod service;
@@ -55,12 +64,14 @@ use crate::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 use crate::verifier::{Decision, TokenConfig, TokenKind, TokenState, unlock};
 
 pub use error::StoreError;
+pub use outbox::OutboxMessage;
+pub use replace::{AttemptId, ReplacementError};
 pub use secret::{STORE_KEY_ENV, SecretSource, StoreSecret, default_key_file};
 pub use service::{MAX_ATTEMPTS, Verifier};
 
 use postgres::PgDb;
 use rows::{AuditInsert, Database, SwapRows, TokenRow, UserRow, u64_from_sql, u64_to_sql};
-use secret::{Keys, NONCE_LEN, SealedKey};
+use secret::{Keys, NONCE_LEN, Sealed};
 use sqlite::SqliteDb;
 
 /// Where a token is in its life.
@@ -155,7 +166,10 @@ pub enum AuditAction {
     AddUser,
     Assign,
     Unlock,
+    /// A replacement completed, or one of its steps was refused.
     Replace,
+    ReplaceStarted,
+    SmsSent,
 }
 
 impl AuditAction {
@@ -168,6 +182,8 @@ impl AuditAction {
             AuditAction::Assign => "assign",
             AuditAction::Unlock => "unlock",
             AuditAction::Replace => "replace",
+            AuditAction::ReplaceStarted => "replace_started",
+            AuditAction::SmsSent => "sms_sent",
         }
     }
 }
@@ -306,7 +322,7 @@ impl Store {
 
     fn token_row(&self, entry: &InventoryEntry) -> Result<TokenRow, StoreError> {
         let serial = *entry.serial();
-        let sealed = self.keys.seal(serial, entry.key())?;
+        let sealed = self.keys.seal_key(serial, entry.key())?;
         let (step, t0, next_counter) = match entry.moving_factor() {
             MovingFactor::Event { counter } => (None, None, counter),
             MovingFactor::Time(params) => (
@@ -449,9 +465,9 @@ impl Store {
             .as_slice()
             .try_into()
             .map_err(|_| corrupt(&row.serial, "key nonce"))?;
-        let key = self.keys.open(
+        let key = self.keys.open_key(
             serial,
-            &SealedKey {
+            &Sealed {
                 ciphertext: row.key_ciphertext,
                 nonce,
             },
@@ -545,25 +561,39 @@ impl Store {
         username: &TaxCode,
         old: Serial,
         new: Serial,
-        (shelf, bound): (TokenState, TokenState),
+        states: (TokenState, TokenState),
         at: UnixTime,
     ) -> Result<(), StoreError> {
+        if self.swap_devices(username, (old, new), states, None, at)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(new))
+        }
+    }
+
+    /// [`Store::replace_device`], and when `attempt` is given, that
+    /// attempt's compare-and-set too: all in one transaction, or nothing.
+    fn swap_devices(
+        &self,
+        username: &TaxCode,
+        (old, new): (Serial, Serial),
+        (shelf, bound): (TokenState, TokenState),
+        attempt: Option<&rows::ReplacementRow>,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
         let swap = SwapRows {
             username: username.as_str(),
             old: old.as_str(),
             new: new.as_str(),
             shelf: &shelf,
             bound: &bound,
+            attempt,
         };
         let audit = AuditInsert {
             serial: Some(new.as_str()),
             ..admin_audit(at, AuditAction::Replace, Some(username.as_str()))
         };
-        if self.db().swap_devices(&swap, &audit)? {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict(new))
-        }
+        self.db().swap_devices(&swap, &audit)
     }
 
     /// Runs `work` with the writes it makes committed together: on SQLite

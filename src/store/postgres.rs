@@ -20,18 +20,26 @@ use postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
 
 use super::error::StoreError;
 use super::rows::{
-    AuditInsert, AuditSelect, Database, SwapRows, TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
+    AuditInsert, AuditSelect, Database, OutboxRow, REPLACEMENT_COLUMNS, ReplacementRow, SwapRows,
+    TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
 };
 use crate::verifier::TokenState;
 
 /// Versioned migrations, embedded in the binary: (version, name, SQL).
 /// Append only; a released migration never changes. Numbered like the
 /// SQLite ones: version N means the same schema in both.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "replacements",
+        include_str!("../../migrations/postgres/0002_replacements.sql"),
+    ),
+];
 
 /// The advisory lock key migrations run under, so two processes opening a
 /// fresh database at once do not both create its tables. Arbitrary, fixed.
@@ -128,6 +136,33 @@ impl PgDb {
             )?
             .ok_or_else(|| StoreError::Corrupt("audit insert returned no id".to_owned()))?;
         Ok(row.try_get(0)?)
+    }
+
+    /// The compare-and-set on an attempt's version, inside the caller's
+    /// transaction. Rows changed: 0 or 1.
+    fn set_replacement_where(
+        &self,
+        client: &mut impl GenericClient,
+        row: &ReplacementRow,
+    ) -> Result<u64, StoreError> {
+        self.execute(
+            client,
+            "UPDATE replacements SET stage = $1, sms_code_ciphertext = $2, sms_code_nonce = $3, \
+             sms_sent_at_unix_nanos = $4, sms_tries_left = $5, new_serial = $6, new_model = $7, \
+             failure_reason = $8, version = version + 1 WHERE id = $9 AND version = $10",
+            &[
+                &row.stage,
+                &row.sms_code_ciphertext,
+                &row.sms_code_nonce,
+                &row.sms_sent_at,
+                &row.sms_tries_left,
+                &row.new_serial,
+                &row.new_model,
+                &row.failure_reason,
+                &row.id,
+                &row.version,
+            ],
+        )
     }
 
     /// Runs `body` in one transaction, committed when it returns
@@ -394,12 +429,108 @@ impl Database for PgDb {
                     &swap.shelf.locked,
                 ],
             )?;
-            let done = retired == 1 && bound == 1;
+            let claimed = match swap.attempt {
+                Some(row) => self.set_replacement_where(tx, row)?,
+                None => 1,
+            };
+            let done = retired == 1 && bound == 1 && claimed == 1;
             if done {
                 self.insert_audit(tx, audit)?;
             }
             Ok((done, done))
         })
+    }
+
+    fn insert_replacement(
+        &self,
+        row: &ReplacementRow,
+        audit: &AuditInsert<'_>,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            self.execute(
+                tx,
+                &format!(
+                    "INSERT INTO replacements ({REPLACEMENT_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                ),
+                &[
+                    &row.id,
+                    &row.username,
+                    &row.old_serial,
+                    &row.started_at,
+                    &row.stage,
+                    &row.sms_code_ciphertext,
+                    &row.sms_code_nonce,
+                    &row.sms_sent_at,
+                    &row.sms_tries_left,
+                    &row.new_serial,
+                    &row.new_model,
+                    &row.failure_reason,
+                    &row.version,
+                ],
+            )?;
+            self.insert_audit(tx, audit)?;
+            Ok(((), true))
+        })
+    }
+
+    fn replacement(&self, id: &str) -> Result<Option<ReplacementRow>, StoreError> {
+        self.read(
+            &format!("SELECT {REPLACEMENT_COLUMNS} FROM replacements WHERE id = $1"),
+            &[&id],
+        )?
+        .map(|row| replacement_row(&row))
+        .transpose()
+    }
+
+    fn update_replacement(
+        &self,
+        row: &ReplacementRow,
+        audit: Option<&AuditInsert<'_>>,
+    ) -> Result<bool, StoreError> {
+        self.transaction(|tx| {
+            let changed = self.set_replacement_where(tx, row)? == 1;
+            if let (true, Some(audit)) = (changed, audit) {
+                self.insert_audit(tx, audit)?;
+            }
+            Ok((changed, changed))
+        })
+    }
+
+    fn insert_sms(&self, row: &OutboxRow) -> Result<(), StoreError> {
+        self.execute(
+            &mut *self.client.borrow_mut(),
+            "INSERT INTO sms_outbox (phone, sent_at_unix_nanos, code_ciphertext, code_nonce) \
+             VALUES ($1, $2, $3, $4)",
+            &[
+                &row.phone,
+                &row.sent_at,
+                &row.code_ciphertext,
+                &row.code_nonce,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut client = self.client.borrow_mut();
+        let statement = self.prepared(
+            &mut *client,
+            "SELECT phone, sent_at_unix_nanos, code_ciphertext, code_nonce FROM sms_outbox \
+             WHERE $1::TEXT IS NULL OR phone = $1 ORDER BY id",
+        )?;
+        client
+            .query(&statement, &[&phone])?
+            .iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    phone: r.try_get(0)?,
+                    sent_at: r.try_get(1)?,
+                    code_ciphertext: r.try_get(2)?,
+                    code_nonce: r.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError> {
@@ -477,6 +608,24 @@ fn token_row(row: &Row) -> Result<TokenRow, StoreError> {
         locked: row.try_get(11)?,
         status: row.try_get(12)?,
         username: row.try_get(13)?,
+    })
+}
+
+fn replacement_row(row: &Row) -> Result<ReplacementRow, StoreError> {
+    Ok(ReplacementRow {
+        id: row.try_get(0)?,
+        username: row.try_get(1)?,
+        old_serial: row.try_get(2)?,
+        started_at: row.try_get(3)?,
+        stage: row.try_get(4)?,
+        sms_code_ciphertext: row.try_get(5)?,
+        sms_code_nonce: row.try_get(6)?,
+        sms_sent_at: row.try_get(7)?,
+        sms_tries_left: row.try_get(8)?,
+        new_serial: row.try_get(9)?,
+        new_model: row.try_get(10)?,
+        failure_reason: row.try_get(11)?,
+        version: row.try_get(12)?,
     })
 }
 

@@ -68,6 +68,41 @@ pub(crate) struct SwapRows<'a> {
     pub new: &'a str,
     pub shelf: &'a TokenState,
     pub bound: &'a TokenState,
+    /// The attempt that completes with the swap: written by the same
+    /// compare-and-set as [`Database::update_replacement`], and the swap
+    /// happens only if it matched.
+    pub attempt: Option<&'a ReplacementRow>,
+}
+
+/// A device replacement attempt as stored (migration 0002). `version` is
+/// the one read; an update writes `version + 1` where it still holds.
+pub(crate) struct ReplacementRow {
+    pub id: String,
+    pub username: String,
+    pub old_serial: String,
+    pub started_at: i64,
+    pub stage: String,
+    pub sms_code_ciphertext: Option<Vec<u8>>,
+    pub sms_code_nonce: Option<Vec<u8>>,
+    pub sms_sent_at: Option<i64>,
+    pub sms_tries_left: Option<i64>,
+    pub new_serial: Option<String>,
+    pub new_model: Option<String>,
+    pub failure_reason: Option<String>,
+    pub version: i64,
+}
+
+/// The replacement columns in the order [`ReplacementRow`] lists them.
+pub(crate) const REPLACEMENT_COLUMNS: &str = "id, username, old_serial, started_at_unix_nanos, \
+     stage, sms_code_ciphertext, sms_code_nonce, sms_sent_at_unix_nanos, sms_tries_left, \
+     new_serial, new_model, failure_reason, version";
+
+/// One message in the SMS outbox: the code sealed, the text rendered on read.
+pub(crate) struct OutboxRow {
+    pub phone: String,
+    pub sent_at: i64,
+    pub code_ciphertext: Vec<u8>,
+    pub code_nonce: Vec<u8>,
 }
 
 /// The token columns in the order [`TokenRow`] lists them, for SELECT and
@@ -134,6 +169,29 @@ pub(crate) trait Database: Send {
         swap: &SwapRows<'_>,
         audit: &AuditInsert<'_>,
     ) -> Result<bool, StoreError>;
+
+    /// Inserts a new attempt and its audit row, in one transaction.
+    fn insert_replacement(
+        &self,
+        row: &ReplacementRow,
+        audit: &AuditInsert<'_>,
+    ) -> Result<(), StoreError>;
+
+    fn replacement(&self, id: &str) -> Result<Option<ReplacementRow>, StoreError>;
+
+    /// The compare-and-set on an attempt: writes its step columns and
+    /// `version + 1` only where the row still has `row.version`, and the
+    /// audit row (if any) only if it did. `false`: another request took a
+    /// step first.
+    fn update_replacement(
+        &self,
+        row: &ReplacementRow,
+        audit: Option<&AuditInsert<'_>>,
+    ) -> Result<bool, StoreError>;
+
+    fn insert_sms(&self, row: &OutboxRow) -> Result<(), StoreError>;
+    /// The outbox, or one phone's messages, oldest first.
+    fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError>;
 
     /// Clears failures and the lock. Rows changed: 0 when the serial is gone.
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError>;

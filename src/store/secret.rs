@@ -186,8 +186,8 @@ pub(crate) struct Keys {
     check: [u8; 32],
 }
 
-/// A token key as stored: ciphertext (with GCM tag) and its nonce.
-pub(crate) struct SealedKey {
+/// A sealed value as stored: ciphertext (with GCM tag) and its nonce.
+pub(crate) struct Sealed {
     pub ciphertext: Vec<u8>,
     pub nonce: [u8; NONCE_LEN],
 }
@@ -209,35 +209,50 @@ impl Keys {
         self.check
     }
 
-    /// A fresh random nonce per key; the serial as AAD, so a ciphertext
-    /// copied onto another token's row does not decrypt.
-    pub fn seal(&self, serial: Serial, key: &SecretKey) -> Result<SealedKey, StoreError> {
+    /// Encrypts `plaintext` under a fresh random nonce, bound to `aad`: the
+    /// row it belongs to (a token's serial, an attempt's id), so a
+    /// ciphertext copied onto another row does not decrypt.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Sealed, StoreError> {
         let nonce = Nonce::try_generate().map_err(|_| StoreError::Entropy)?;
         let payload = Payload {
-            msg: key.as_bytes(),
-            aad: serial.as_str().as_bytes(),
+            msg: plaintext,
+            aad,
         };
-        let ciphertext = self.cipher.encrypt(&nonce, payload).map_err(|_| {
-            StoreError::Corrupt(format!("key of serial {serial} too long to encrypt"))
-        })?;
+        let ciphertext = self
+            .cipher
+            .encrypt(&nonce, payload)
+            .map_err(|_| StoreError::Corrupt("value too long to encrypt".to_owned()))?;
         let mut bytes = [0u8; NONCE_LEN];
         bytes.copy_from_slice(&nonce);
-        Ok(SealedKey {
+        Ok(Sealed {
             ciphertext,
             nonce: bytes,
         })
     }
 
-    pub fn open(&self, serial: Serial, sealed: &SealedKey) -> Result<SecretKey, StoreError> {
+    /// The plaintext, or `None` when the ciphertext, nonce or `aad` is not
+    /// the one sealed (wrong secret, tampered or moved row).
+    pub fn open(&self, aad: &[u8], sealed: &Sealed) -> Option<Zeroizing<Vec<u8>>> {
         let payload = Payload {
             msg: &sealed.ciphertext,
-            aad: serial.as_str().as_bytes(),
+            aad,
         };
         let nonce = Nonce::from(sealed.nonce);
         self.cipher
             .decrypt(&nonce, payload)
-            .map(SecretKey::new)
-            .map_err(|_| StoreError::KeyDecryption { serial })
+            .ok()
+            .map(Zeroizing::new)
+    }
+
+    /// A token key, sealed with its serial as AAD.
+    pub fn seal_key(&self, serial: Serial, key: &SecretKey) -> Result<Sealed, StoreError> {
+        self.seal(serial.as_str().as_bytes(), key.as_bytes())
+    }
+
+    pub fn open_key(&self, serial: Serial, sealed: &Sealed) -> Result<SecretKey, StoreError> {
+        self.open(serial.as_str().as_bytes(), sealed)
+            .map(|mut bytes| SecretKey::new(std::mem::take(&mut *bytes)))
+            .ok_or(StoreError::KeyDecryption { serial })
     }
 
     /// The indexed stand-in for a user code: equal codes give equal

@@ -11,17 +11,25 @@ use rusqlite::{Connection, OptionalExtension, Params, Row, TransactionBehavior, 
 
 use super::error::StoreError;
 use super::rows::{
-    AuditInsert, AuditSelect, Database, SwapRows, TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
+    AuditInsert, AuditSelect, Database, OutboxRow, REPLACEMENT_COLUMNS, ReplacementRow, SwapRows,
+    TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
 };
 use crate::verifier::TokenState;
 
 /// Versioned migrations, embedded in the binary: (version, name, SQL).
 /// Append only; a released migration never changes.
-const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "replacements",
+        include_str!("../../migrations/sqlite/0002_replacements.sql"),
+    ),
+];
 
 /// How long a statement waits for another connection's write lock before
 /// failing with "database is locked".
@@ -57,6 +65,24 @@ fn user_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
         phone: row.get(1)?,
         user_code_lookup: row.get(2)?,
         password_phc: row.get(3)?,
+    })
+}
+
+fn replacement_row(row: &Row<'_>) -> rusqlite::Result<ReplacementRow> {
+    Ok(ReplacementRow {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        old_serial: row.get(2)?,
+        started_at: row.get(3)?,
+        stage: row.get(4)?,
+        sms_code_ciphertext: row.get(5)?,
+        sms_code_nonce: row.get(6)?,
+        sms_sent_at: row.get(7)?,
+        sms_tries_left: row.get(8)?,
+        new_serial: row.get(9)?,
+        new_model: row.get(10)?,
+        failure_reason: row.get(11)?,
+        version: row.get(12)?,
     })
 }
 
@@ -207,6 +233,28 @@ impl SqliteDb {
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The compare-and-set on an attempt's version, inside the caller's
+    /// transaction. Rows changed: 0 or 1.
+    fn set_replacement_where(&self, row: &ReplacementRow) -> rusqlite::Result<usize> {
+        self.execute(
+            "UPDATE replacements SET stage = ?1, sms_code_ciphertext = ?2, sms_code_nonce = ?3, \
+             sms_sent_at_unix_nanos = ?4, sms_tries_left = ?5, new_serial = ?6, new_model = ?7, \
+             failure_reason = ?8, version = version + 1 WHERE id = ?9 AND version = ?10",
+            params![
+                row.stage,
+                row.sms_code_ciphertext,
+                row.sms_code_nonce,
+                row.sms_sent_at,
+                row.sms_tries_left,
+                row.new_serial,
+                row.new_model,
+                row.failure_reason,
+                row.id,
+                row.version,
+            ],
+        )
     }
 
     fn exists(&self, sql: &str, value: &dyn rusqlite::ToSql) -> rusqlite::Result<bool> {
@@ -414,7 +462,11 @@ impl Database for SqliteDb {
                 swap.shelf.locked,
             ],
         )?;
-        if retired == 1 && bound == 1 {
+        let claimed = match swap.attempt {
+            Some(row) => self.set_replacement_where(row)?,
+            None => 1,
+        };
+        if retired == 1 && bound == 1 && claimed == 1 {
             self.insert_audit(audit)?;
             tx.commit()?;
             Ok(true)
@@ -422,6 +474,85 @@ impl Database for SqliteDb {
             tx.rollback()?;
             Ok(false)
         }
+    }
+
+    fn insert_replacement(
+        &self,
+        row: &ReplacementRow,
+        audit: &AuditInsert<'_>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write_transaction()?;
+        self.execute(
+            &format!(
+                "INSERT INTO replacements ({REPLACEMENT_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ),
+            params![
+                row.id,
+                row.username,
+                row.old_serial,
+                row.started_at,
+                row.stage,
+                row.sms_code_ciphertext,
+                row.sms_code_nonce,
+                row.sms_sent_at,
+                row.sms_tries_left,
+                row.new_serial,
+                row.new_model,
+                row.failure_reason,
+                row.version,
+            ],
+        )?;
+        self.insert_audit(audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn replacement(&self, id: &str) -> Result<Option<ReplacementRow>, StoreError> {
+        Ok(self.query_opt(
+            &format!("SELECT {REPLACEMENT_COLUMNS} FROM replacements WHERE id = ?1"),
+            [id],
+            replacement_row,
+        )?)
+    }
+
+    fn update_replacement(
+        &self,
+        row: &ReplacementRow,
+        audit: Option<&AuditInsert<'_>>,
+    ) -> Result<bool, StoreError> {
+        let tx = self.write_transaction()?;
+        let changed = self.set_replacement_where(row)? == 1;
+        if let (true, Some(audit)) = (changed, audit) {
+            self.insert_audit(audit)?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn insert_sms(&self, row: &OutboxRow) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO sms_outbox (phone, sent_at_unix_nanos, code_ciphertext, code_nonce) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![row.phone, row.sent_at, row.code_ciphertext, row.code_nonce],
+        )?;
+        Ok(())
+    }
+
+    fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT phone, sent_at_unix_nanos, code_ciphertext, code_nonce FROM sms_outbox \
+             WHERE ?1 IS NULL OR phone = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([phone], |r| {
+            Ok(OutboxRow {
+                phone: r.get(0)?,
+                sent_at: r.get(1)?,
+                code_ciphertext: r.get(2)?,
+                code_nonce: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError> {

@@ -137,6 +137,15 @@ impl Replacement {
         }
     }
 
+    /// An attempt as a store saved it, to take its next step.
+    pub fn restore(old: Serial, started: UnixTime, state: ReplacementState) -> Replacement {
+        Replacement {
+            old,
+            started,
+            state,
+        }
+    }
+
     pub fn old_serial(&self) -> Serial {
         self.old
     }

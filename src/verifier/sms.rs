@@ -28,6 +28,12 @@ impl SmsCode {
         }
     }
 
+    /// The SMS itself: a fixed text around the code. "5 minutes" is
+    /// [`ReplacementPolicy`](super::ReplacementPolicy)'s default validity.
+    pub fn message_text(self) -> String {
+        format!("tokenrig: your device replacement code is {self}. It expires in 5 minutes.")
+    }
+
     /// Whether the user typed this code.
     pub fn matches(self, typed: Code) -> bool {
         typed.digits() == Self::DIGITS && typed.value() == self.0
@@ -57,6 +63,10 @@ mod tests {
         assert_eq!(format!("{code:?}"), "SmsCode(redacted)");
         assert_eq!(SmsCode::new(1_000_000), Err(SmsCodeError));
         assert!(SmsCode::new(999_999).is_ok());
+        assert_eq!(
+            code.message_text(),
+            "tokenrig: your device replacement code is 004207. It expires in 5 minutes."
+        );
     }
 
     #[test]

@@ -1,0 +1,585 @@
+//! The durable replacement flow on SQLite: full flows for the three device
+//! kinds with the SMS code read from the outbox, and every refusal.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use super::*;
+use crate::sms::Outbox;
+use crate::verifier::Stage;
+
+const OLD: &str = EVENT;
+const SPARE_C100: &str = "1909107966483";
+const SPARE_C100_KEY: &str = "2c65bbef7988fb0c479b55008337588b34871680";
+const C200: &str = TIME;
+const C200_KEY: &str = "fb629f61551d47bd9593f765f309d18821e1b546";
+const USB: &str = "1326479416877";
+const USB_KEY: &str = "4607679ff7faa95fee8bf366843e1b7596c99099";
+const PASSWORD: &str = "hunter42";
+
+fn hotp(key: &str, counter: u64) -> String {
+    let key = SecretKey::from_hex(key).expect("hex key");
+    OtpKey::new(Algorithm::Sha1, &key)
+        .hotp(counter, Digits::SIX)
+        .to_string()
+}
+
+/// The C200's code for the 60-second step holding `at` (T0 = 0).
+fn c200_code(at: UnixTime) -> String {
+    hotp(C200_KEY, at.as_secs() / 60)
+}
+
+fn at(secs: u64) -> UnixTime {
+    UnixTime::from_secs(T.as_secs() + secs)
+}
+
+fn refused(result: Result<impl fmt::Debug, ReplacementError>) -> Reason {
+    match result {
+        Err(ReplacementError::Rejected(reason)) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A store holding the fleet, and a user whose active device is `OLD`.
+struct Rig {
+    scratch: Scratch,
+    verifier: Verifier,
+    username: TaxCode,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig::with_policy(Policy::default())
+    }
+
+    fn with_policy(policy: Policy) -> Rig {
+        let scratch = Scratch::new();
+        let store = scratch.open();
+        store.import(&entries(FLEET), T).expect("import");
+        let alice = user(USERNAME, "Card1234");
+        store.add_user(&alice, T).expect("add user");
+        let username = *alice.username();
+        store.assign(&username, serial(OLD), T).expect("assign");
+        Rig {
+            scratch,
+            verifier: Verifier::new(store, policy),
+            username,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.verifier.store
+    }
+
+    /// A second connection to the same database, as another server process.
+    fn other_process(&self) -> Verifier {
+        Verifier::new(self.scratch.open(), self.verifier.policy.clone())
+    }
+
+    fn start_at(&self, now: UnixTime) -> Result<AttemptId, ReplacementError> {
+        self.verifier
+            .start_replacement(&Outbox, &self.username, PASSWORD, serial(OLD), now)
+    }
+
+    fn start(&self) -> AttemptId {
+        self.start_at(at(0)).expect("attempt starts")
+    }
+
+    /// The code in the newest SMS of the outbox.
+    fn sms(&self) -> String {
+        let outbox = self.store().sms_outbox(None).expect("outbox");
+        outbox.last().expect("an SMS was sent").code.to_string()
+    }
+
+    /// An attempt waiting for the new device's OTPs.
+    fn at_otps(&self, new: &str) -> AttemptId {
+        let id = self.start();
+        self.verifier
+            .replacement_sms_code(&id, &self.sms(), at(10))
+            .expect("sms code");
+        self.verifier
+            .replacement_device(&id, new, at(20))
+            .expect("device");
+        id
+    }
+
+    fn old_state(&self) -> TokenState {
+        self.store()
+            .token(serial(OLD))
+            .expect("load")
+            .expect("present")
+            .state
+    }
+
+    fn attempts(&self) -> u32 {
+        raw(&self.scratch)
+            .query_row("SELECT COUNT(*) FROM replacements", [], |r| r.get(0))
+            .expect("count")
+    }
+}
+
+/// The end of every successful flow: the old device is retired and refused,
+/// the new one is the user's, takes its next code and refuses spent ones.
+fn assert_swapped(rig: &Rig, new: &str, next: &str, spent: &str, now: UnixTime) {
+    let store = rig.store();
+    let old = store.token(serial(OLD)).expect("load").expect("present");
+    assert_eq!(old.status, TokenStatus::Replaced);
+    assert_eq!(old.username, Some(rig.username));
+    assert_eq!(
+        store.active_serial_of(&rig.username).expect("active"),
+        Some(serial(new))
+    );
+    let v = &rig.verifier;
+    assert_eq!(
+        v.check_serial(serial(OLD), &event_code(0), now)
+            .expect("check"),
+        Outcome::Rejected(Reason::SerialInactive(serial(OLD)))
+    );
+    assert_eq!(
+        v.check_user(&rig.username, spent, now).expect("check"),
+        Outcome::Rejected(Reason::Replayed)
+    );
+    assert!(matches!(
+        v.check_user(&rig.username, next, now).expect("check"),
+        Outcome::Accepted { .. }
+    ));
+}
+
+#[test]
+fn a_c100_is_replaced_with_two_consecutive_codes() {
+    let rig = Rig::new();
+    let id = rig.start();
+    let outbox = rig.store().sms_outbox(None).expect("outbox");
+    assert_eq!(outbox.len(), 1);
+    let phone: PhoneNumber = "+393331234567".parse().expect("phone");
+    assert_eq!(outbox[0].phone, phone);
+    assert_eq!(outbox[0].sent_at, at(0));
+    assert_eq!(
+        outbox[0].text,
+        format!(
+            "tokenrig: your device replacement code is {}. It expires in 5 minutes.",
+            outbox[0].code
+        )
+    );
+    assert_eq!(
+        rig.store().sms_outbox(Some(&phone)).expect("outbox"),
+        outbox
+    );
+    let elsewhere: PhoneNumber = "+14155550100".parse().expect("phone");
+    assert!(
+        rig.store()
+            .sms_outbox(Some(&elsewhere))
+            .expect("outbox")
+            .is_empty()
+    );
+
+    let v = &rig.verifier;
+    v.replacement_sms_code(&id, &rig.sms(), at(10))
+        .expect("sms code");
+    let required = v
+        .replacement_device(&id, SPARE_C100, at(20))
+        .expect("device");
+    assert_eq!(required, 2);
+    let codes = [hotp(SPARE_C100_KEY, 0), hotp(SPARE_C100_KEY, 1)];
+    let new = v
+        .replacement_otps(&id, &[&codes[0], &codes[1]], at(30))
+        .expect("completed");
+    assert_eq!(new, serial(SPARE_C100));
+    assert_swapped(
+        &rig,
+        SPARE_C100,
+        &hotp(SPARE_C100_KEY, 2),
+        &codes[1],
+        at(40),
+    );
+
+    // Done is done: the attempt takes nothing more.
+    let again = v.replacement_otps(&id, &[&codes[0], &codes[1]], at(50));
+    assert_eq!(refused(again), Reason::AttemptOver(Stage::Completed));
+
+    let audit = rig.store().audit(30).expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
+    assert!(actions.contains(&"replace_started"), "{actions:?}");
+    assert!(actions.contains(&"sms_sent"), "{actions:?}");
+    let done = audit
+        .iter()
+        .find(|r| r.action == "replace" && r.outcome == "done")
+        .expect("the swap's row");
+    assert_eq!(done.serial.as_deref(), Some(SPARE_C100));
+    let shown = format!("{audit:?} {outbox:?}");
+    assert!(!shown.contains(&outbox[0].code.to_string()), "{shown}");
+    for code in &codes {
+        assert!(!shown.contains(code.as_str()), "{shown}");
+    }
+}
+
+#[test]
+fn a_c200_is_replaced_with_one_code_and_a_usb_token_with_two() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let id = rig.start();
+    // Another process takes the next steps: the attempt is in the store.
+    let other = rig.other_process();
+    other
+        .replacement_sms_code(&id, &rig.sms(), at(10))
+        .expect("sms code");
+    assert_eq!(
+        other.replacement_device(&id, C200, at(20)).expect("device"),
+        1
+    );
+    let now = at(30);
+    let code = c200_code(now);
+    assert_eq!(
+        v.replacement_otps(&id, &[&code], now).expect("completed"),
+        serial(C200)
+    );
+    let next_minute = now.saturating_add(std::time::Duration::from_secs(60));
+    assert_swapped(&rig, C200, &c200_code(next_minute), &code, next_minute);
+
+    let rig = Rig::new();
+    let id = rig.at_otps(USB);
+    let codes = [hotp(USB_KEY, 0), hotp(USB_KEY, 1)];
+    assert_eq!(
+        rig.verifier
+            .replacement_otps(&id, &[&codes[0], &codes[1]], at(30))
+            .expect("completed"),
+        serial(USB)
+    );
+    assert_swapped(&rig, USB, &hotp(USB_KEY, 2), &codes[0], at(40));
+}
+
+#[test]
+fn a_wrong_password_stores_no_attempt_and_counts_a_failure() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let wrong = v.start_replacement(&Outbox, &rig.username, "hunter43", serial(OLD), at(0));
+    assert_eq!(refused(wrong), Reason::WrongPassword);
+    assert_eq!(rig.attempts(), 0);
+    assert!(rig.store().sms_outbox(None).expect("outbox").is_empty());
+    assert_eq!(rig.old_state().failures, 1);
+    let audit = rig.store().audit(1).expect("audit");
+    assert_eq!(audit[0].action, "replace");
+    assert_eq!(audit[0].reason.as_deref(), Some("wrong_password"));
+    assert_eq!(audit[0].serial.as_deref(), Some(OLD));
+
+    // An unknown user reads the same, and there is nothing to count on.
+    let nobody: TaxCode = "BNCGVN80A01H501J".parse().expect("tax code");
+    let unknown = v.start_replacement(&Outbox, &nobody, PASSWORD, serial(OLD), at(0));
+    assert_eq!(refused(unknown), Reason::WrongPassword);
+    // The right password for a device that is not the user's.
+    let other = v.start_replacement(&Outbox, &rig.username, PASSWORD, serial(SPARE_C100), at(0));
+    assert!(
+        matches!(other, Err(ReplacementError::NotActiveDevice(s)) if s == serial(SPARE_C100)),
+        "{other:?}"
+    );
+    assert_eq!(rig.attempts(), 0);
+}
+
+#[test]
+fn a_wrong_sms_code_counts_and_the_right_one_then_passes() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let id = rig.start();
+    let right = rig.sms();
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, wrong, at(10))),
+        Reason::WrongSmsCode
+    );
+    assert_eq!(rig.old_state().failures, 1);
+    v.replacement_sms_code(&id, &right, at(11))
+        .expect("right code");
+    // A correct step does not reset the account's failures; a code does.
+    assert_eq!(rig.old_state().failures, 1);
+}
+
+#[test]
+fn three_wrong_sms_codes_fail_the_attempt() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let id = rig.start();
+    let right = rig.sms();
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, wrong, at(10))),
+        Reason::WrongSmsCode
+    );
+    let typo = v.replacement_sms_code(&id, "12a456", at(11));
+    assert!(matches!(refused(typo), Reason::Malformed { .. }));
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, wrong, at(12))),
+        Reason::SmsTriesExhausted
+    );
+    assert_eq!(rig.old_state().failures, 3);
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, &right, at(13))),
+        Reason::AttemptOver(Stage::Failed)
+    );
+    assert_eq!(
+        rig.old_state().failures,
+        3,
+        "an attempt over is not a guess"
+    );
+    // The failed attempt holds no code any more.
+    let sealed: Option<Vec<u8>> = raw(&rig.scratch)
+        .query_row("SELECT sms_code_ciphertext FROM replacements", [], |r| {
+            r.get(0)
+        })
+        .expect("row");
+    assert_eq!(sealed, None);
+}
+
+#[test]
+fn the_sms_code_expires_after_five_minutes() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let id = rig.start();
+    let code = rig.sms();
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, &code, at(300))),
+        Reason::SmsCodeExpired
+    );
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, &code, at(301))),
+        Reason::AttemptOver(Stage::Expired)
+    );
+    assert_eq!(rig.old_state().failures, 0, "timers are not guesses");
+}
+
+#[test]
+fn every_device_refusal_counts_and_the_attempt_stays() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    // Bob holds the spare C100; the C200's row claims to be a C100, which
+    // the prefix 2 (time) contradicts.
+    let bob = user("BNCGVN80A01H501J", "Card5678");
+    rig.store().add_user(&bob, T).expect("add bob");
+    rig.store()
+        .assign(bob.username(), serial(SPARE_C100), T)
+        .expect("assign");
+    raw(&rig.scratch)
+        .execute("UPDATE tokens SET model = 'c100' WHERE serial = ?1", [C200])
+        .expect("tamper");
+    let id = rig.start();
+    v.replacement_sms_code(&id, &rig.sms(), at(10))
+        .expect("sms");
+    let cases = [
+        ("1999999999999", "unknown_serial"),
+        (SPARE_C100, "serial_assigned"),
+        (C200, "wrong_family"),
+        ("19991O9999999", "malformed_serial"),
+    ];
+    for (n, (typed, code)) in cases.into_iter().enumerate() {
+        let reason = refused(v.replacement_device(&id, typed, at(20)));
+        assert_eq!(reason.code(), code, "{typed}");
+        assert_eq!(rig.old_state().failures, n as u32 + 1);
+    }
+    assert_eq!(v.replacement_device(&id, USB, at(21)).expect("device"), 2);
+}
+
+#[test]
+fn every_otp_refusal_counts() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    // The spare C100's first five codes were spent before it was shelved.
+    let shelf = v
+        .check_serial(serial(SPARE_C100), &hotp(SPARE_C100_KEY, 4), T)
+        .expect("check");
+    assert_eq!(shelf, Outcome::Accepted { matched: 4 });
+    let id = rig.at_otps(SPARE_C100);
+    let code = |c| hotp(SPARE_C100_KEY, c);
+    let cases: [(Vec<String>, Reason); 3] = [
+        (
+            vec![code(5)],
+            Reason::WrongOtpCount {
+                expected: 2,
+                found: 1,
+            },
+        ),
+        (vec![code(5), code(7)], Reason::NotConsecutive),
+        (vec![code(3), code(4)], Reason::Replayed),
+    ];
+    for (n, (otps, reason)) in cases.into_iter().enumerate() {
+        let otps: Vec<&str> = otps.iter().map(String::as_str).collect();
+        assert_eq!(refused(v.replacement_otps(&id, &otps, at(30))), reason);
+        assert_eq!(rig.old_state().failures, n as u32 + 1);
+    }
+    let new = v
+        .replacement_otps(&id, &[&code(5), &code(6)], at(31))
+        .expect("completed");
+    assert_eq!(new, serial(SPARE_C100));
+    assert_eq!(
+        rig.store()
+            .token(new)
+            .expect("load")
+            .expect("present")
+            .state,
+        TokenState::event(7)
+    );
+}
+
+#[test]
+fn steps_out_of_order_are_refused_and_counted() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let id = rig.start();
+    assert_eq!(
+        refused(v.replacement_device(&id, SPARE_C100, at(10))),
+        Reason::OutOfOrder {
+            expected: Stage::SmsCode,
+            got: Stage::Serial
+        }
+    );
+    let otps = [hotp(SPARE_C100_KEY, 0), hotp(SPARE_C100_KEY, 1)];
+    assert_eq!(
+        refused(v.replacement_otps(&id, &[&otps[0], &otps[1]], at(11))),
+        Reason::OutOfOrder {
+            expected: Stage::SmsCode,
+            got: Stage::Otps
+        }
+    );
+    v.replacement_sms_code(&id, &rig.sms(), at(12))
+        .expect("sms");
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, &rig.sms(), at(13))),
+        Reason::OutOfOrder {
+            expected: Stage::Serial,
+            got: Stage::SmsCode
+        }
+    );
+    assert_eq!(rig.old_state().failures, 3);
+    let unknown: AttemptId = "0123456789abcdef0123456789abcdef".parse().expect("an id");
+    assert!(matches!(
+        v.replacement_sms_code(&unknown, "123456", at(14)),
+        Err(ReplacementError::UnknownAttempt)
+    ));
+    assert!(matches!(
+        "not-an-id".parse::<AttemptId>(),
+        Err(ReplacementError::UnknownAttempt)
+    ));
+    assert_eq!(id.as_str().len(), 32);
+    assert_ne!(rig.start(), id, "ids are random");
+}
+
+#[test]
+fn an_attempt_expires_after_fifteen_minutes() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let id = rig.start();
+    v.replacement_sms_code(&id, &rig.sms(), at(10))
+        .expect("sms");
+    assert_eq!(
+        refused(v.replacement_device(&id, SPARE_C100, at(900))),
+        Reason::AttemptExpired
+    );
+    assert_eq!(
+        refused(v.replacement_device(&id, SPARE_C100, at(901))),
+        Reason::AttemptOver(Stage::Expired)
+    );
+    assert_eq!(rig.old_state().failures, 0);
+}
+
+#[test]
+fn a_locked_account_starts_and_continues_nothing() {
+    let rig = Rig::with_policy(Policy {
+        max_failures: 2,
+        ..Policy::default()
+    });
+    let v = &rig.verifier;
+    let id = rig.start();
+    let right = rig.sms();
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            refused(v.replacement_sms_code(&id, wrong, at(10))),
+            Reason::WrongSmsCode
+        );
+    }
+    assert!(rig.old_state().locked);
+    assert_eq!(
+        refused(v.replacement_sms_code(&id, &right, at(11))),
+        Reason::Locked
+    );
+    assert_eq!(refused(rig.start_at(at(12))), Reason::Locked);
+    assert_eq!(rig.store().sms_outbox(None).expect("outbox").len(), 1);
+    assert_eq!(
+        rig.old_state().failures,
+        2,
+        "refusals while locked are not counted"
+    );
+    rig.store().unlock(serial(OLD), T).expect("unlock");
+    v.replacement_sms_code(&id, &right, at(13))
+        .expect("unlocked");
+}
+
+#[test]
+fn racing_requests_on_one_attempt_take_one_step() {
+    const THREADS: usize = 4;
+    let rig = Rig::new();
+    let id = rig.start();
+    let code = rig.sms();
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let results: Vec<Result<(), ReplacementError>> = (0..THREADS)
+        .map(|_| {
+            let (verifier, barrier) = (rig.other_process(), Arc::clone(&barrier));
+            let (id, code) = (id.clone(), code.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                verifier.replacement_sms_code(&id, &code, at(10))
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let passed = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(passed, 1, "{results:?}");
+    for r in results.iter().filter(|r| r.is_err()) {
+        assert!(
+            matches!(
+                r,
+                Err(ReplacementError::Raced | ReplacementError::Rejected(Reason::OutOfOrder { .. }))
+            ),
+            "{r:?}"
+        );
+    }
+    let version: i64 = raw(&rig.scratch)
+        .query_row("SELECT version FROM replacements", [], |r| r.get(0))
+        .expect("row");
+    assert!(version >= 1);
+}
+
+#[test]
+fn a_sealed_sms_code_moved_to_another_attempt_does_not_open() {
+    let rig = Rig::new();
+    let first = rig.start();
+    let second = rig.start();
+    raw(&rig.scratch)
+        .execute(
+            "UPDATE replacements SET (sms_code_ciphertext, sms_code_nonce) = \
+             (SELECT sms_code_ciphertext, sms_code_nonce FROM replacements WHERE id = ?1) \
+             WHERE id = ?2",
+            [first.as_str(), second.as_str()],
+        )
+        .expect("tamper");
+    let err = rig
+        .verifier
+        .replacement_sms_code(&second, &rig.sms(), at(10))
+        .expect_err("AAD is the attempt id");
+    assert!(
+        matches!(err, ReplacementError::Store(StoreError::Corrupt(_))),
+        "{err}"
+    );
+}
