@@ -52,7 +52,12 @@ pub struct LoadArgs {
     #[arg(long, value_name = "PER_SECOND", value_parser = clap::value_parser!(u32).range(1..))]
     rate: Option<u32>,
     /// Admin bearer token for the import [default: $TOKENRIG_ADMIN_TOKEN]
-    #[arg(long, value_name = "TOKEN", env = "TOKENRIG_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TOKENRIG_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     admin_token: String,
 }
 
@@ -175,10 +180,14 @@ async fn import_tokens(
     Ok(tokens)
 }
 
-async fn send(client: &HttpClient, request: Request<Full<Bytes>>) -> Result<(u16, String), CliError> {
-    let response = client.request(request).await.map_err(|e| {
-        CliError::Io(std::io::Error::other(format!("request failed: {e}")))
-    })?;
+async fn send(
+    client: &HttpClient,
+    request: Request<Full<Bytes>>,
+) -> Result<(u16, String), CliError> {
+    let response = client
+        .request(request)
+        .await
+        .map_err(|e| CliError::Io(std::io::Error::other(format!("request failed: {e}"))))?;
     let status = response.status().as_u16();
     let body = response
         .into_body()

@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 use tokenrig::server::{self, ServeConfig};
+use tokenrig::sms::{Outbox, SmsGateway, Webhook};
 use tokenrig::store::SecretSource;
 use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
@@ -34,6 +36,10 @@ pub struct ServeArgs {
     /// File holding the admin API's bearer token (first line)
     #[arg(long, value_name = "PATH")]
     admin_token_file: Option<PathBuf>,
+    /// Send SMS codes as JSON {"phone","text"} POSTs to this URL (with
+    /// retries) instead of keeping them in the store's outbox
+    #[arg(long, value_name = "URL")]
+    sms_webhook: Option<String>,
     /// Store worker threads for validate/resync [default: 1 on SQLite, 8 on PostgreSQL]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
@@ -45,12 +51,19 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     if admin_token.is_none() {
         tracing::warn!("no admin token: the admin API refuses every request");
     }
+    let sms: Arc<dyn SmsGateway> = match &a.sms_webhook {
+        Some(url) => Arc::new(
+            Webhook::new(url, 3).map_err(|e| CliError::Usage(format!("--sms-webhook: {e}")))?,
+        ),
+        None => Arc::new(Outbox),
+    };
     let state = server::open(ServeConfig {
         db_url: a.db.url()?,
         secret: SecretSource::Default,
         policy: Policy::default(),
         admin_token,
         fast_workers: a.workers.map(usize::from),
+        sms,
     })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

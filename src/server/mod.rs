@@ -15,6 +15,7 @@ mod api;
 mod error;
 mod metrics;
 pub mod pool;
+mod replacement;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::sms::SmsGateway;
 use crate::store::{SecretSource, Store, StoreError, StoreUrl, Verifier};
 use crate::verifier::Policy;
 
@@ -81,6 +83,23 @@ fn route_table() -> Vec<Route> {
         ),
         admin("GET", "/v1/admin/tokens", get(admin::tokens)),
         admin("GET", "/v1/admin/audit", get(admin::audit)),
+        admin("GET", "/v1/admin/sms-outbox", get(replacement::outbox)),
+        open("POST", "/v1/replacements", post(replacement::start)),
+        open(
+            "POST",
+            "/v1/replacements/{id}/sms-code",
+            post(replacement::sms_code),
+        ),
+        open(
+            "POST",
+            "/v1/replacements/{id}/device",
+            post(replacement::device),
+        ),
+        open(
+            "POST",
+            "/v1/replacements/{id}/otps",
+            post(replacement::otps),
+        ),
     ]
 }
 
@@ -95,7 +114,6 @@ const JSON_BODY_LIMIT: usize = 16 * 1024;
 pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// How `serve` is set up.
-#[derive(Debug)]
 pub struct ServeConfig {
     pub db_url: String,
     pub secret: SecretSource,
@@ -104,6 +122,8 @@ pub struct ServeConfig {
     pub admin_token: Option<Zeroizing<String>>,
     /// Store workers for validate/resync; default by backend.
     pub fast_workers: Option<usize>,
+    /// Where SMS codes go: the store's outbox unless a webhook is set.
+    pub sms: Arc<dyn SmsGateway>,
 }
 
 /// What every handler shares.
@@ -113,6 +133,7 @@ pub struct AppState {
     admin_token: Option<Zeroizing<String>>,
     metrics: Metrics,
     clock: Box<dyn Clock + Send + Sync>,
+    sms: Arc<dyn SmsGateway>,
 }
 
 impl AppState {
@@ -144,6 +165,7 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
         admin_token: config.admin_token,
         metrics: Metrics::new(),
         clock: Box::new(SystemClock),
+        sms: config.sms,
     }))
 }
 

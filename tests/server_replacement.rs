@@ -1,0 +1,369 @@
+//! Device replacement (seed 000) over HTTP against the real `tokenrig
+//! serve`: SMS codes read from the admin outbox, codes from the OTP core.
+//! A C100 replaced by a C100 (two OTPs, after walking every failure branch
+//! the flow has over HTTP), a C200 by a C200 (one OTP), and a C100 by a USB
+//! token (two OTPs).
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use support::server::Server;
+use tokenrig::clock::{Clock, SystemClock};
+use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey, TimeStep, TotpParams};
+
+const PASSWORD: &str = "correct horse battery staple";
+/// fixtures/inventory/fleet.csv, plus two more event tokens.
+const EXTRA: &str = "serial,kind,key,digits,step\n\
+    1000000000222,c100,3132333435363738393031323334353637383930,6,\n";
+
+struct Token {
+    serial: &'static str,
+    key: &'static str,
+}
+
+const C100_A: Token = Token {
+    serial: "1909107966482",
+    key: "e0573ff0cea6f5aae891e353ef23448b21b20902",
+};
+const C100_B: Token = Token {
+    serial: "1909107966483",
+    key: "2c65bbef7988fb0c479b55008337588b34871680",
+};
+const C200_A: Token = Token {
+    serial: "2630489071652",
+    key: "fb629f61551d47bd9593f765f309d18821e1b546",
+};
+const C200_B: Token = Token {
+    serial: "2630489071653",
+    key: "dc55c6e330a6830400cf3683ba9442711f4af993",
+};
+const USB: Token = Token {
+    serial: "1326479416877",
+    key: "4607679ff7faa95fee8bf366843e1b7596c99099",
+};
+const EXTRA_C100: Token = Token {
+    serial: "1000000000222",
+    key: "3132333435363738393031323334353637383930",
+};
+
+impl Token {
+    fn key(&self) -> OtpKey {
+        OtpKey::new(
+            Algorithm::Sha1,
+            &SecretKey::from_hex(self.key).expect("hex"),
+        )
+    }
+
+    fn hotp(&self, counter: u64) -> String {
+        self.key().hotp(counter, Digits::SIX).to_string()
+    }
+
+    /// The code a 60 s token shows now.
+    fn totp_now(&self) -> String {
+        let params = TotpParams {
+            step: TimeStep::from_secs(60).expect("60 s"),
+            t0: 0,
+        };
+        self.key()
+            .totp(SystemClock.now().as_secs(), params, Digits::SIX)
+            .expect("after T0")
+            .to_string()
+    }
+}
+
+struct Person {
+    user: &'static str,
+    phone: &'static str,
+    user_code: &'static str,
+}
+
+const ANNA: Person = Person {
+    user: "RSSMRA85T10A562S",
+    phone: "+393331234567",
+    user_code: "CARDANNA1",
+};
+const BRUNO: Person = Person {
+    user: "BNCGVN80A01H501J",
+    phone: "+393337654321",
+    user_code: "CARDBRUNO",
+};
+const CARLA: Person = Person {
+    user: "VRDLCU90A41F205P",
+    phone: "+393339999999",
+    user_code: "CARDCARLA",
+};
+
+fn json_bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("json")
+}
+
+/// A server with the fleet, and each person holding one active device.
+fn server(dir: &tempfile::TempDir) -> Server {
+    let db = format!("sqlite:{}", dir.path().join("replace.db").display());
+    let server = Server::start(&db);
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory/fleet.csv");
+    assert_eq!(server.import(&fleet).0, 201);
+    let (status, body) = server.as_admin(
+        "POST",
+        "/v1/admin/import",
+        Some(("text/csv", EXTRA.as_bytes())),
+    );
+    assert_eq!(status, 201, "{body}");
+    for (person, device) in [(&ANNA, &C100_A), (&BRUNO, &C200_A), (&CARLA, &EXTRA_C100)] {
+        let user = json!({"username": person.user, "phone": person.phone,
+            "user_code": person.user_code, "password": PASSWORD});
+        let (status, body) = server.as_admin(
+            "POST",
+            "/v1/admin/users",
+            Some(("application/json", &json_bytes(&user))),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = server.as_admin(
+            "POST",
+            &format!("/v1/admin/users/{}/devices", person.user),
+            Some((
+                "application/json",
+                &json_bytes(&json!({"serial": device.serial})),
+            )),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    server
+}
+
+/// The newest SMS code sent to `phone`, from the admin outbox.
+fn sms_code(server: &Server, phone: &str) -> String {
+    let (status, messages) = server.as_admin(
+        "GET",
+        &format!("/v1/admin/sms-outbox?phone={}", phone.replace('+', "%2B")),
+        None,
+    );
+    assert_eq!(status, 200, "{messages}");
+    let last = messages
+        .as_array()
+        .expect("array")
+        .last()
+        .expect("a message")
+        .clone();
+    assert_eq!(last["phone"], phone);
+    let code = last["code"].as_str().expect("code").to_owned();
+    assert!(last["text"].as_str().expect("text").contains(&code));
+    code
+}
+
+fn step(server: &Server, id: &str, name: &str, body: Value) -> (u16, Value) {
+    server.post(&format!("/v1/replacements/{id}/{name}"), &body)
+}
+
+fn start(server: &Server, person: &Person, old: &Token) -> String {
+    let (status, body) = server.post(
+        "/v1/replacements",
+        &json!({"user": person.user, "password": PASSWORD, "old_serial": old.serial}),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["sms_sent"], true);
+    body["id"].as_str().expect("id").to_owned()
+}
+
+fn refused(answer: (u16, Value), status: u16, reason: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["reason"], reason, "{}", answer.1);
+    let message = answer.1["error"].as_str().expect("message");
+    assert_eq!(message.lines().count(), 1);
+}
+
+fn validate(server: &Server, serial: &str, otp: &str) -> Value {
+    server
+        .post("/v1/validate", &json!({"serial": serial, "otp": otp}))
+        .1["reason"]
+        .clone()
+}
+
+#[test]
+fn a_c100_replaced_by_a_c100_after_every_failure_branch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(&dir);
+
+    // Wrong password and unknown user read alike.
+    let wrong = server.post(
+        "/v1/replacements",
+        &json!({"user": ANNA.user, "password": "nope", "old_serial": C100_A.serial}),
+    );
+    let unknown = server.post(
+        "/v1/replacements",
+        &json!({"user": "MRNLGU75C12F205B", "password": "nope", "old_serial": C100_A.serial}),
+    );
+    refused(wrong.clone(), 401, "wrong_password");
+    assert_eq!(wrong.1["error"], unknown.1["error"]);
+    // Someone else's device.
+    let (status, body) = server.post(
+        "/v1/replacements",
+        &json!({"user": ANNA.user, "password": PASSWORD, "old_serial": C200_A.serial}),
+    );
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (422, json!("not_active_device"))
+    );
+
+    let id = start(&server, &ANNA, &C100_A);
+    // Out of order: the device before the SMS code.
+    refused(
+        step(&server, &id, "device", json!({"serial": C100_B.serial})),
+        409,
+        "out_of_order",
+    );
+    refused(
+        step(&server, &id, "sms-code", json!({"code": "000000"})),
+        422,
+        "wrong_sms_code",
+    );
+    let code = sms_code(&server, ANNA.phone);
+    let (status, body) = step(&server, &id, "sms-code", json!({"code": code}));
+    assert_eq!((status, body), (200, json!({"next": "device"})));
+    refused(
+        step(&server, &id, "device", json!({"serial": "1000000000999"})),
+        422,
+        "unknown_serial",
+    );
+    refused(
+        step(&server, &id, "device", json!({"serial": C200_A.serial})),
+        422,
+        "serial_assigned",
+    );
+    let (status, body) = step(&server, &id, "device", json!({"serial": C100_B.serial}));
+    assert_eq!((status, body), (200, json!({"otps_required": 2})));
+    refused(
+        step(&server, &id, "otps", json!({"otps": [C100_B.hotp(0)]})),
+        422,
+        "wrong_otp_count",
+    );
+    refused(
+        step(
+            &server,
+            &id,
+            "otps",
+            json!({"otps": [C100_B.hotp(0), C100_B.hotp(2)]}),
+        ),
+        422,
+        "not_consecutive",
+    );
+    let (status, body) = step(
+        &server,
+        &id,
+        "otps",
+        json!({"otps": [C100_B.hotp(3), C100_B.hotp(4)]}),
+    );
+    assert_eq!(
+        (status, body),
+        (200, json!({"completed": true, "new_serial": C100_B.serial}))
+    );
+    refused(
+        step(
+            &server,
+            &id,
+            "otps",
+            json!({"otps": [C100_B.hotp(5), C100_B.hotp(6)]}),
+        ),
+        409,
+        "attempt_over",
+    );
+    let (status, _) = step(
+        &server,
+        "00000000000000000000000000000000",
+        "sms-code",
+        json!({"code": "1"}),
+    );
+    assert_eq!(status, 404);
+
+    // The old device is retired; the new one accepts its next code only.
+    assert_eq!(
+        validate(&server, C100_A.serial, &C100_A.hotp(0)),
+        "serial_inactive"
+    );
+    assert_eq!(
+        validate(&server, C100_B.serial, &C100_B.hotp(4)),
+        "replayed"
+    );
+    let (_, body) = server.post(
+        "/v1/validate",
+        &json!({"user": ANNA.user, "otp": C100_B.hotp(5)}),
+    );
+    assert_eq!(body, json!({"accepted": true, "reason": "ok"}));
+    let (_, audit) = server.as_admin("GET", "/v1/admin/audit?limit=1000", None);
+    let shown = audit.to_string();
+    assert!(
+        !shown.contains(&code) && !shown.contains(PASSWORD),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_c200_replaced_with_one_otp_and_a_c100_by_a_usb_token_with_two() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(&dir);
+
+    let id = start(&server, &BRUNO, &C200_A);
+    let code = sms_code(&server, BRUNO.phone);
+    assert_eq!(step(&server, &id, "sms-code", json!({"code": code})).0, 200);
+    let (status, body) = step(&server, &id, "device", json!({"serial": C200_B.serial}));
+    assert_eq!((status, body), (200, json!({"otps_required": 1})));
+    let otp = C200_B.totp_now();
+    let (status, body) = step(&server, &id, "otps", json!({"otps": [otp]}));
+    assert_eq!(
+        (status, body["new_serial"].clone()),
+        (200, json!(C200_B.serial)),
+        "{body}"
+    );
+    assert_eq!(validate(&server, C200_B.serial, &otp), "replayed");
+    assert_eq!(
+        validate(&server, C200_A.serial, &C200_A.totp_now()),
+        "serial_inactive"
+    );
+
+    let id = start(&server, &CARLA, &EXTRA_C100);
+    let code = sms_code(&server, CARLA.phone);
+    assert_eq!(step(&server, &id, "sms-code", json!({"code": code})).0, 200);
+    let (status, body) = step(&server, &id, "device", json!({"serial": USB.serial}));
+    assert_eq!((status, body), (200, json!({"otps_required": 2})));
+    let (status, body) = step(
+        &server,
+        &id,
+        "otps",
+        json!({"otps": [USB.hotp(40), USB.hotp(41)]}),
+    );
+    assert_eq!(
+        (status, body["completed"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+    let (_, body) = server.post(
+        "/v1/validate",
+        &json!({"user": CARLA.user, "otp": USB.hotp(42)}),
+    );
+    assert_eq!(body["reason"], "ok");
+    let (_, tokens) = server.as_admin("GET", "/v1/admin/tokens", None);
+    let statuses: Vec<(String, String)> = tokens
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| {
+            (
+                t["serial"].as_str().unwrap_or("").to_owned(),
+                t["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    for (serial, status) in [
+        (C200_A.serial, "replaced"),
+        (EXTRA_C100.serial, "replaced"),
+        (USB.serial, "active"),
+        (C200_B.serial, "active"),
+    ] {
+        assert!(
+            statuses.contains(&(serial.to_owned(), status.to_owned())),
+            "{statuses:?}"
+        );
+    }
+}
