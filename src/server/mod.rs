@@ -134,6 +134,50 @@ pub struct AppState {
     metrics: Metrics,
     clock: Box<dyn Clock + Send + Sync>,
     sms: Arc<dyn SmsGateway>,
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// SQLite only: a thread that checkpoints the write-ahead log every
+/// [`CHECKPOINT_EVERY`], so the request workers (which defer theirs) never
+/// stall a batch on one. Stops when dropped.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Checkpointer {
+    fn start(store: Store) -> Result<Checkpointer, StoreError> {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("wal-checkpoint".to_owned())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    if let Err(e) = store.checkpoint() {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+                // One last time, so a clean shutdown leaves a short log.
+                let _ = store.checkpoint();
+            })
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl AppState {
@@ -155,10 +199,19 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
     };
     let open = || {
         let store = Store::open_with(&config.db_url, &config.secret)?;
+        store.defer_checkpoints()?;
         Ok(Verifier::new(store, config.policy.clone()))
     };
     let fast = Pool::start("store-fast", fast_workers, batching, open)?;
     let slow = Pool::start("store-slow", 2, Batching::Off, open)?;
+    let checkpointer = if sqlite {
+        Some(Checkpointer::start(Store::open_with(
+            &config.db_url,
+            &config.secret,
+        )?)?)
+    } else {
+        None
+    };
     Ok(Arc::new(AppState {
         fast,
         slow,
@@ -166,6 +219,7 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
         metrics: Metrics::new(),
         clock: Box::new(SystemClock),
         sms: config.sms,
+        _checkpointer: checkpointer,
     }))
 }
 

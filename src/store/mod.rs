@@ -619,6 +619,20 @@ impl Store {
         Ok(value)
     }
 
+    /// For a long-running server: this connection no longer checkpoints
+    /// SQLite's write-ahead log after its commits (a commit that does can
+    /// take tens of milliseconds); call [`checkpoint`](Self::checkpoint)
+    /// from another connection instead. No-op on PostgreSQL.
+    pub fn defer_checkpoints(&self) -> Result<(), StoreError> {
+        self.db().defer_checkpoints()
+    }
+
+    /// Moves committed WAL pages into the SQLite file without blocking
+    /// writers or readers. No-op on PostgreSQL.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.db().checkpoint()
+    }
+
     pub fn append_audit(&self, record: &AuditRecord) -> Result<i64, StoreError> {
         self.db().append_audit(&audit_insert(record))
     }

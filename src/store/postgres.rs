@@ -558,6 +558,15 @@ impl Database for PgDb {
         Ok(())
     }
 
+    fn defer_checkpoints(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The server checkpoints on its own schedule.
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError> {
         self.insert_audit(&mut *self.client.borrow_mut(), entry)
     }

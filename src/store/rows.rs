@@ -203,6 +203,14 @@ pub(crate) trait Database: Send {
     /// Commits the batch (`commit`) or rolls all of it back.
     fn end_batch(&self, commit: bool) -> Result<(), StoreError>;
 
+    /// Stops this connection from checkpointing its own commits (SQLite's
+    /// WAL): a server leaves that to [`checkpoint`](Self::checkpoint) on
+    /// another connection, so no request waits for one. No-op elsewhere.
+    fn defer_checkpoints(&self) -> Result<(), StoreError>;
+    /// Copies committed WAL pages into the database without blocking
+    /// writers (SQLite `PASSIVE`). No-op elsewhere.
+    fn checkpoint(&self) -> Result<(), StoreError>;
+
     fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError>;
     /// The newest `limit` audit rows, newest first.
     fn audit(&self, limit: u32) -> Result<Vec<AuditSelect>, StoreError>;

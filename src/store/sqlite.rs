@@ -584,6 +584,18 @@ impl Database for SqliteDb {
         Ok(())
     }
 
+    fn defer_checkpoints(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        // Returns (busy, wal pages, pages checkpointed); nothing to act on.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn append_audit(&self, entry: &AuditInsert<'_>) -> Result<i64, StoreError> {
         Ok(self.insert_audit(entry)?)
     }

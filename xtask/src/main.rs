@@ -5,11 +5,14 @@
 //!   nextest, doctests.
 //! - [`bench`]: `cargo xtask bench`, the criterion benches and the HOTP cost
 //!   against its floor of two SHA-1 compressions.
+//! - [`bench_server`]: `cargo xtask bench-server`, `tokenrig load` against a
+//!   `tokenrig serve` on SQLite: validations/s and latency percentiles.
 //! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
 //! - [`tools`]: the external programs the tests start, installed on demand.
 //! - [`process`]: running commands as named steps that fail with one line.
 
 mod bench;
+mod bench_server;
 mod ci;
 mod fuzz;
 mod process;
@@ -23,6 +26,7 @@ usage: cargo xtask <command>
 commands:
   ci     install test tools, then fmt, clippy, nextest and doctests (what CI runs)
   bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
+  bench-server  start tokenrig serve (release, SQLite) and load it: validations/s, p50/p99
   fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)";
 
 fn main() -> ExitCode {
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["ci"] => ci::run(),
         ["bench"] => bench::run(),
+        ["bench-server"] => bench_server::run(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
