@@ -21,11 +21,14 @@
 //! - [`server`]: `tokenrig serve`, the verifier as an HTTP/JSON API (axum).
 //! - [`transport`]: how the host reaches a token (the `Device` trait): in
 //!   process, over a serial line (the line protocol codec), or by hand.
+//! - [`harness`]: the conformance harness: TOML scenarios, a `Target`
+//!   trait (builtin verifier, HTTP), the runner and its reports.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
 pub mod clock;
 pub mod cmdline;
 pub mod device;
+pub mod harness;
 pub mod inventory;
 pub mod otp;
 pub mod server;

@@ -6,6 +6,7 @@
 mod args;
 mod assign;
 mod check;
+mod conformance;
 mod db;
 mod demo;
 mod import;
@@ -61,6 +62,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Load-test a running verifier's /v1/validate: requests/s and latency.
     Load(load::LoadArgs),
+    /// Run the conformance suite against a verifier: exit 0 only if every case passes.
+    Conformance(conformance::ConformanceArgs),
 }
 
 /// Why a command failed. `Usage` is the user's input; `Io` is the world's;
@@ -103,6 +106,13 @@ pub fn run() -> ExitCode {
         Command::Resync(args) => resync::run(args),
         Command::Serve(args) => done(serve::run(args)),
         Command::Load(args) => done(load::run(args)),
+        Command::Conformance(args) => conformance::run(args).map(|all_passed| {
+            if all_passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
     };
     match result {
         Ok(code) => code,

@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// retries) instead of keeping them in the store's outbox
     #[arg(long, value_name = "URL")]
     sms_webhook: Option<String>,
+    /// Let the admin API set the clock decisions are made at (POST
+    /// /v1/admin/clock), for conformance runs that age tokens; never in
+    /// production
+    #[arg(long)]
+    test_clock: bool,
     /// Store worker threads for validate/resync [default: 1 on SQLite, 8 on PostgreSQL]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
@@ -64,6 +69,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         admin_token,
         fast_workers: a.workers.map(usize::from),
         sms,
+        test_clock: a.test_clock,
     })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -342,3 +342,37 @@ pub(super) async fn audit(
             .collect(),
     ))
 }
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ClockView {
+    unix_nanos: u64,
+    #[serde(default)]
+    test_clock: bool,
+}
+
+/// The time decisions are made at, and whether it can be set.
+pub(super) async fn clock(State(state): State<Arc<AppState>>) -> Json<ClockView> {
+    Json(ClockView {
+        unix_nanos: state.now().as_nanos(),
+        test_clock: matches!(state.clock, super::ServerClock::Test(_)),
+    })
+}
+
+/// Sets the test clock; refused unless serve runs with `--test-clock`.
+pub(super) async fn set_clock(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<ClockView>,
+) -> Result<Json<ClockView>, ApiError> {
+    let super::ServerClock::Test(clock) = &state.clock else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the clock can be set only when serve runs with --test-clock",
+        ));
+    };
+    clock.set(crate::clock::UnixTime::from_nanos(body.unix_nanos));
+    Ok(Json(ClockView {
+        unix_nanos: state.now().as_nanos(),
+        test_clock: true,
+    }))
+}

@@ -29,7 +29,7 @@ use axum::routing::{MethodRouter, get, post};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
-use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::clock::{Clock, SystemClock, UnixTime, VirtualClock};
 use crate::sms::SmsGateway;
 use crate::store::{SecretSource, Store, StoreError, StoreUrl, Verifier};
 use crate::verifier::Policy;
@@ -84,6 +84,8 @@ fn route_table() -> Vec<Route> {
         admin("GET", "/v1/admin/tokens", get(admin::tokens)),
         admin("GET", "/v1/admin/audit", get(admin::audit)),
         admin("GET", "/v1/admin/sms-outbox", get(replacement::outbox)),
+        admin("GET", "/v1/admin/clock", get(admin::clock)),
+        admin("POST", "/v1/admin/clock", post(admin::set_clock)),
         open("POST", "/v1/replacements", post(replacement::start)),
         open(
             "POST",
@@ -124,6 +126,9 @@ pub struct ServeConfig {
     pub fast_workers: Option<usize>,
     /// Where SMS codes go: the store's outbox unless a webhook is set.
     pub sms: Arc<dyn SmsGateway>,
+    /// Let `POST /v1/admin/clock` set the time decisions are made at. For
+    /// test rigs only: anyone with the admin token could replay codes.
+    pub test_clock: bool,
 }
 
 /// What every handler shares.
@@ -132,7 +137,7 @@ pub struct AppState {
     slow: Pool,
     admin_token: Option<Zeroizing<String>>,
     metrics: Metrics,
-    clock: Box<dyn Clock + Send + Sync>,
+    clock: ServerClock,
     sms: Arc<dyn SmsGateway>,
     _checkpointer: Option<Checkpointer>,
 }
@@ -180,9 +185,19 @@ impl Drop for Checkpointer {
     }
 }
 
+/// What the server decides at: the wall clock, or with `--test-clock` a
+/// clock the admin API sets (conformance runs that age tokens by years).
+enum ServerClock {
+    System,
+    Test(VirtualClock),
+}
+
 impl AppState {
     fn now(&self) -> UnixTime {
-        self.clock.now()
+        match &self.clock {
+            ServerClock::System => SystemClock.now(),
+            ServerClock::Test(clock) => clock.now(),
+        }
     }
 }
 
@@ -217,7 +232,12 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
         slow,
         admin_token: config.admin_token,
         metrics: Metrics::new(),
-        clock: Box::new(SystemClock),
+        clock: if config.test_clock {
+            tracing::warn!("--test-clock: the admin API sets the time decisions are made at");
+            ServerClock::Test(VirtualClock::new(SystemClock.now()))
+        } else {
+            ServerClock::System
+        },
         sms: config.sms,
         _checkpointer: checkpointer,
     }))

@@ -1,0 +1,253 @@
+//! The `builtin` target: tokenrig's own verifier in process, on a fresh
+//! SQLite file per case, deciding at the harness's virtual time. The same
+//! `Verifier` the server runs, minus HTTP.
+
+use tempfile::TempDir;
+
+use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict};
+use crate::clock::UnixTime;
+use crate::device::Serial;
+use crate::inventory::{self, Format};
+use crate::sms::Outbox;
+use crate::store::{
+    AttemptId, ReplacementError, SecretSource, Store, StoreError, StoreSecret, Verifier,
+};
+use crate::user::{HashParams, PasswordHash, PhoneNumber, TaxCode, User, UserCode};
+use crate::verifier::{Outcome, Policy};
+
+/// Password hashing is not what a conformance case tests; a light argon2
+/// keeps a suite of a hundred users fast. (The server uses the default.)
+const LIGHT_HASH: HashParams = HashParams {
+    memory_kib: 64,
+    iterations: 1,
+    lanes: 1,
+};
+
+pub struct Builtin {
+    policy: Policy,
+    now: UnixTime,
+    /// The current case's store and the directory holding it.
+    case: Option<(Verifier, TempDir)>,
+}
+
+impl Builtin {
+    pub fn new(policy: Policy) -> Builtin {
+        Builtin {
+            policy,
+            now: UnixTime::EPOCH,
+            case: None,
+        }
+    }
+
+    fn verifier(&self) -> Result<&Verifier, TargetError> {
+        self.case
+            .as_ref()
+            .map(|(v, _)| v)
+            .ok_or_else(|| TargetError::Failed("no case begun".to_owned()))
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> TargetError {
+    TargetError::Failed(e.to_string())
+}
+
+/// A decision, or the store's answer about the subject, as a verdict.
+fn verdict(result: Result<Outcome, StoreError>) -> Result<Verdict, TargetError> {
+    match result {
+        Ok(Outcome::Accepted { .. }) => Ok(Verdict::accepted()),
+        Ok(Outcome::Rejected(reason)) => Ok(Verdict::rejected(reason.code())),
+        Err(StoreError::UnknownUser(_)) => Ok(Verdict::rejected("unknown_user")),
+        Err(StoreError::UnknownSerial(_)) => Ok(Verdict::rejected("unknown_serial")),
+        Err(StoreError::UnknownUserCode) => Ok(Verdict::rejected("unknown_user_code")),
+        Err(StoreError::NoActiveToken(_)) => Ok(Verdict::rejected("no_active_token")),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// A replacement step's result as a verdict (`ok` carries `value`).
+fn step<T>(
+    result: Result<T, ReplacementError>,
+    value: impl FnOnce(T) -> String,
+) -> Result<Verdict, TargetError> {
+    match result {
+        Ok(v) => Ok(Verdict {
+            accepted: true,
+            reason: value(v),
+        }),
+        Err(ReplacementError::Rejected(reason)) => Ok(Verdict::rejected(reason.code())),
+        Err(ReplacementError::UnknownAttempt) => Ok(Verdict::rejected("unknown_attempt")),
+        Err(ReplacementError::NotActiveDevice(_)) => Ok(Verdict::rejected("not_active_device")),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+impl Target for Builtin {
+    fn name(&self) -> String {
+        "builtin".to_owned()
+    }
+
+    fn clock_control(&self) -> bool {
+        true
+    }
+
+    fn begin_case(&mut self) -> Result<(), TargetError> {
+        self.case = None;
+        let dir = tempfile::tempdir().map_err(failed)?;
+        let url = format!("sqlite:{}", dir.path().join("case.db").display());
+        let secret = StoreSecret::generate().map_err(failed)?;
+        let store = Store::open_with(&url, &SecretSource::Given(secret)).map_err(failed)?;
+        self.case = Some((Verifier::new(store, self.policy.clone()), dir));
+        Ok(())
+    }
+
+    fn set_time(&mut self, now: UnixTime) -> Result<(), TargetError> {
+        self.now = now;
+        Ok(())
+    }
+
+    fn import(&mut self, tokens: &[TokenSpec]) -> Result<(), TargetError> {
+        let mut csv = String::from("serial,kind,key,digits,step,counter,algorithm\n");
+        for t in tokens {
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                t.serial.as_str(),
+                t.model.name(),
+                t.key_hex,
+                t.digits,
+                t.step.map(|s| s.to_string()).unwrap_or_default(),
+                // The inventory's counter is an event token's only.
+                if t.step.is_none() {
+                    t.counter.to_string()
+                } else {
+                    String::new()
+                },
+                t.algorithm
+            ));
+        }
+        let entries = inventory::parse(csv.as_bytes(), Format::Csv, None).map_err(failed)?;
+        self.verifier()?
+            .store
+            .import(&entries, self.now)
+            .map(|_| ())
+            .map_err(failed)
+    }
+
+    fn add_user(&mut self, user: &UserSpec) -> Result<(), TargetError> {
+        let phone = PhoneNumber::parse(&user.phone).map_err(failed)?;
+        let code = UserCode::parse(&user.user_code).map_err(failed)?;
+        let hash = PasswordHash::new_with_params(&user.password, LIGHT_HASH).map_err(failed)?;
+        self.verifier()?
+            .store
+            .add_user(&User::new(user.tax_code, phone, code, hash), self.now)
+            .map_err(failed)
+    }
+
+    fn assign(&mut self, user: &TaxCode, serial: Serial) -> Result<(), TargetError> {
+        self.verifier()?
+            .store
+            .assign(user, serial, self.now)
+            .map_err(failed)
+    }
+
+    fn validate(&mut self, subject: &Subject, otp: &str) -> Result<Verdict, TargetError> {
+        let v = self.verifier()?;
+        verdict(match subject {
+            Subject::Serial(serial) => v.check_serial(*serial, otp, self.now),
+            Subject::User(user) => v.check_user(user, otp, self.now),
+            Subject::UserCode(_) => {
+                return Err(TargetError::Failed(
+                    "validate takes a serial or a user".to_owned(),
+                ));
+            }
+        })
+    }
+
+    fn resync(
+        &mut self,
+        subject: &Subject,
+        otp1: &str,
+        otp2: &str,
+    ) -> Result<Verdict, TargetError> {
+        let v = self.verifier()?;
+        verdict(match subject {
+            Subject::Serial(serial) => v.resync_serial(*serial, otp1, otp2, self.now),
+            Subject::UserCode(code) => match UserCode::parse(code) {
+                Ok(code) => v.resync_user_code(&code, otp1, otp2, self.now),
+                Err(_) => return Ok(Verdict::rejected("unknown_user_code")),
+            },
+            Subject::User(_) => {
+                return Err(TargetError::Failed(
+                    "resync takes a serial or a user code".to_owned(),
+                ));
+            }
+        })
+    }
+
+    fn unlock(&mut self, serial: Serial) -> Result<(), TargetError> {
+        self.verifier()?
+            .store
+            .unlock(serial, self.now)
+            .map(|_| ())
+            .map_err(failed)
+    }
+
+    fn replace_start(
+        &mut self,
+        user: &TaxCode,
+        password: &str,
+        old: Serial,
+    ) -> Result<Verdict, TargetError> {
+        let now = self.now;
+        let v = self.verifier()?;
+        step(
+            v.start_replacement(&Outbox, user, password, old, now),
+            |id| id.as_str().to_owned(),
+        )
+    }
+
+    fn latest_sms_code(&mut self, phone: &str) -> Result<String, TargetError> {
+        let phone = PhoneNumber::parse(phone).map_err(failed)?;
+        let outbox = self
+            .verifier()?
+            .store
+            .sms_outbox(Some(&phone))
+            .map_err(failed)?;
+        outbox
+            .last()
+            .map(|m| m.code.to_string())
+            .ok_or_else(|| TargetError::Failed(format!("no SMS sent to {}", phone.as_str())))
+    }
+
+    fn replace_sms_code(&mut self, attempt: &str, code: &str) -> Result<Verdict, TargetError> {
+        let now = self.now;
+        let v = self.verifier()?;
+        let id: AttemptId = match attempt.parse() {
+            Ok(id) => id,
+            Err(e) => return step::<()>(Err(e), |_| String::new()),
+        };
+        step(v.replacement_sms_code(&id, code, now), |()| "ok".to_owned())
+    }
+
+    fn replace_device(&mut self, attempt: &str, serial: &str) -> Result<Verdict, TargetError> {
+        let now = self.now;
+        let v = self.verifier()?;
+        let id: AttemptId = match attempt.parse() {
+            Ok(id) => id,
+            Err(e) => return step::<()>(Err(e), |_| String::new()),
+        };
+        step(v.replacement_device(&id, serial, now), |n| n.to_string())
+    }
+
+    fn replace_otps(&mut self, attempt: &str, otps: &[String]) -> Result<Verdict, TargetError> {
+        let now = self.now;
+        let v = self.verifier()?;
+        let id: AttemptId = match attempt.parse() {
+            Ok(id) => id,
+            Err(e) => return step::<()>(Err(e), |_| String::new()),
+        };
+        let otps: Vec<&str> = otps.iter().map(String::as_str).collect();
+        step(v.replacement_otps(&id, &otps, now), |s| {
+            s.as_str().to_owned()
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! The conformance harness: scenarios as data (`scenario.rs`, TOML under
+//! `fixtures/conformance/`), run against a verifier behind the small
+//! [`Target`] trait (`builtin.rs`: tokenrig's own, in process; `http.rs`:
+//! any tokenrig-compatible HTTP verifier), with the devices driven on the
+//! case's virtual clock (`runner.rs`), reported as a table, JSON or JUnit
+//! (`report.rs`).
+//!
+//! A case's result is `pass`, `fail` (the verifier answered otherwise than
+//! expected), `unsupported` (the target cannot run it, e.g. no clock
+//! control: never counted as a pass) or `error` (setup or transport broke).
+
+pub mod builtin;
+pub mod http;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod target;
+
+pub use builtin::Builtin;
+pub use runner::{CaseResult, Status, run, run_case};
+pub use scenario::{Case, ScenarioError, load};
+pub use target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict};

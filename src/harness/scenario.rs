@@ -1,0 +1,471 @@
+//! The scenario format: TOML files of conformance cases, written by QA
+//! engineers without Rust. See `docs/conformance.md` for the reference and
+//! a worked example.
+//!
+//! Parsing is strict: an unknown key, a wrong type or a step naming a
+//! device or user the case does not declare is an error naming the file,
+//! the line and the field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// One file of cases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    #[serde(rename = "case", default)]
+    pub cases: Vec<Case>,
+}
+
+/// One conformance case: devices, users, and steps with expectations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Stable identifier, e.g. `VAL-EVT-003`; unique across the suite.
+    pub id: String,
+    /// One line: what the case shows.
+    pub description: String,
+    /// Virtual clock start, Unix seconds (targets with clock control).
+    #[serde(default = "default_start")]
+    pub start: u64,
+    #[serde(default)]
+    pub devices: BTreeMap<String, DeviceSpec>,
+    #[serde(default)]
+    pub users: BTreeMap<String, UserSpec>,
+    pub steps: Vec<Step>,
+    /// Where the case was read from (filled in by the loader).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+/// 2026-01-01T00:00:00Z: a round, recent instant.
+fn default_start() -> u64 {
+    1_767_225_600
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    C100,
+    C200,
+    Usb,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    pub kind: Kind,
+    /// Hex key; default: derived from the run's seed, the case and the name.
+    pub key: Option<String>,
+    /// sha1 (default), sha256, sha512.
+    pub algorithm: Option<String>,
+    #[serde(default = "default_digits")]
+    pub digits: u8,
+    /// Time tokens: 30 or 60 seconds (default 60, the C200's).
+    pub step: Option<u64>,
+    /// Event tokens: the counter the device starts at, and the one the
+    /// inventory records (default 0 for both).
+    #[serde(default)]
+    pub counter: u64,
+    /// Time tokens: quartz drift in parts per million (+ runs fast).
+    #[serde(default)]
+    pub drift_ppm: f64,
+    /// Time tokens: the device clock's initial offset, seconds.
+    #[serde(default)]
+    pub offset_secs: i64,
+    /// How the harness reaches the device. Only `virtual` today.
+    #[serde(default = "default_transport")]
+    pub transport: String,
+}
+
+fn default_digits() -> u8 {
+    6
+}
+
+fn default_transport() -> String {
+    "virtual".to_owned()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// Tax code; default: a synthetic one unique to the run.
+    pub tax_code: Option<String>,
+    /// E.164; default: a synthetic +39 number unique to the run.
+    pub phone: Option<String>,
+    /// Licence-card user code; default: derived.
+    pub user_code: Option<String>,
+    /// Default: a fixed test password.
+    pub password: Option<String>,
+    /// The device bound to the user at setup (a device without a user is
+    /// a spare on the shelf).
+    pub device: Option<String>,
+}
+
+/// What a step expects: `accept` (or `ok`), or the reason code(s) one of
+/// which the rejection must carry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Expect {
+    One(String),
+    AnyOf(Vec<String>),
+}
+
+impl Expect {
+    pub fn accepts(&self) -> bool {
+        matches!(self, Expect::One(s) if s == "accept" || s == "ok")
+    }
+
+    /// Whether a target's answer meets the expectation.
+    pub fn met_by(&self, accepted: bool, reason: &str) -> bool {
+        match self {
+            _ if self.accepts() => accepted,
+            Expect::One(want) => !accepted && want == reason,
+            Expect::AnyOf(wants) => !accepted && wants.iter().any(|w| w == reason),
+        }
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::One(s) => f.write_str(s),
+            Expect::AnyOf(all) => write!(f, "one of {}", all.join(", ")),
+        }
+    }
+}
+
+/// Which code a step submits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CodeChoice {
+    /// Press the device (after skipping `skip`) and submit what it shows.
+    #[default]
+    Next,
+    /// The last code the device showed, again (a replay).
+    Last,
+    /// A code the device would not show anywhere near now.
+    Wrong,
+    /// These digits, as typed.
+    Literal(String),
+}
+
+impl<'de> Deserialize<'de> for CodeChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "next" => CodeChoice::Next,
+            "last" => CodeChoice::Last,
+            "wrong" => CodeChoice::Wrong,
+            _ => CodeChoice::Literal(s),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    #[default]
+    Serial,
+    User,
+    UserCode,
+}
+
+/// How a resync or replacement picks its two codes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pair {
+    /// Two consecutive codes, in order.
+    #[default]
+    Consecutive,
+    /// The same two, second first.
+    Reversed,
+    /// One code twice.
+    Same,
+    /// Two codes with one skipped between them.
+    Gap,
+    /// The pair the previous resync or replacement submitted, again.
+    Again,
+    /// A single code (one fewer than an event token needs).
+    One,
+}
+
+/// One step. `do` names the action.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Press the device `count` times, discarding the codes.
+    Press { device: String, count: u64 },
+    /// Move the virtual clock forward (needs a target with clock control).
+    Advance {
+        #[serde(default)]
+        seconds: u64,
+        #[serde(default)]
+        hours: u64,
+        #[serde(default)]
+        days: u64,
+    },
+    /// Submit a code; `skip` presses first (event) or shifts the code by
+    /// that many steps (time; may be negative).
+    Validate {
+        device: String,
+        #[serde(default)]
+        by: By,
+        #[serde(default)]
+        code: CodeChoice,
+        #[serde(default)]
+        skip: i64,
+        expect: Expect,
+    },
+    /// Submit `count` wrong codes, not checking each answer.
+    Fail {
+        device: String,
+        count: u64,
+        #[serde(default)]
+        by: By,
+    },
+    /// Two-OTP resync after `skip` presses (event) or steps (time).
+    Resync {
+        device: String,
+        #[serde(default)]
+        by: By,
+        #[serde(default)]
+        skip: i64,
+        #[serde(default)]
+        pair: Pair,
+        /// Submit this user code instead of the user's own.
+        user_code: Option<String>,
+        expect: Expect,
+    },
+    /// Admin unlock of a device's lockout.
+    Unlock { device: String },
+    /// Replacement step 1: `password` is `right` (default) or literal.
+    ReplaceStart {
+        user: String,
+        #[serde(default = "right")]
+        password: String,
+        expect: Expect,
+    },
+    /// Step 2: the SMS code: `right` (from the target's outbox), `wrong`,
+    /// or literal.
+    ReplaceSms {
+        user: String,
+        #[serde(default = "right")]
+        code: String,
+        expect: Expect,
+    },
+    /// Step 3: the new device, by name, or a literal serial as typed.
+    ReplaceDevice {
+        user: String,
+        device: Option<String>,
+        serial: Option<String>,
+        expect: Expect,
+    },
+    /// Step 4: codes from the new device (`pair` picks them; a time
+    /// token needs one, `pair = "one"`, the default for it).
+    ReplaceOtps {
+        user: String,
+        device: String,
+        pair: Option<Pair>,
+        #[serde(default)]
+        skip: i64,
+        expect: Expect,
+    },
+}
+
+fn right() -> String {
+    "right".to_owned()
+}
+
+/// Why a suite could not be loaded. One line, naming file, line and field.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: case {id}: {message}")]
+    Invalid {
+        path: PathBuf,
+        id: String,
+        message: String,
+    },
+    #[error("case id {id} appears in {first} and {second}")]
+    DuplicateId {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("{path}: no .toml suite files")]
+    Empty { path: PathBuf },
+}
+
+/// Reads every `.toml` file under each path (files or directories, sorted),
+/// checks each case, and returns them in file order.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Case>, ScenarioError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|source| ScenarioError::Read {
+                    path: path.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            if found.is_empty() {
+                return Err(ScenarioError::Empty { path: path.clone() });
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut cases: Vec<Case> = Vec::new();
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for file in files {
+        for case in load_file(&file)? {
+            if let Some(first) = seen.insert(case.id.clone(), file.clone()) {
+                return Err(ScenarioError::DuplicateId {
+                    id: case.id,
+                    first,
+                    second: file,
+                });
+            }
+            cases.push(case);
+        }
+    }
+    Ok(cases)
+}
+
+/// Parses one file.
+pub fn load_file(path: &Path) -> Result<Vec<Case>, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parses suite text; `path` only names it in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Vec<Case>, ScenarioError> {
+    let suite: SuiteFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |span| {
+            text[..span.start.min(text.len())].lines().count().max(1)
+        });
+        ScenarioError::Parse {
+            path: path.to_owned(),
+            line,
+            message: e.message().lines().next().unwrap_or("").to_owned(),
+        }
+    })?;
+    let mut cases = suite.cases;
+    for case in &mut cases {
+        case.source = path.to_owned();
+        check(case).map_err(|message| ScenarioError::Invalid {
+            path: path.to_owned(),
+            id: case.id.clone(),
+            message,
+        })?;
+    }
+    Ok(cases)
+}
+
+/// What serde cannot check: names that refer to declared devices and
+/// users, and values in range.
+fn check(case: &Case) -> Result<(), String> {
+    if case.id.trim().is_empty() || case.id.contains(char::is_whitespace) {
+        return Err("id must be one word".to_owned());
+    }
+    if case.description.lines().count() != 1 {
+        return Err("description must be one line".to_owned());
+    }
+    for (name, device) in &case.devices {
+        if !(6..=8).contains(&device.digits) {
+            return Err(format!("device {name}: digits must be 6, 7 or 8"));
+        }
+        if device.transport != "virtual" {
+            return Err(format!(
+                "device {name}: transport {:?} is not supported by scenarios yet (only \"virtual\")",
+                device.transport
+            ));
+        }
+        match (device.kind, device.step) {
+            (Kind::C200, Some(30 | 60) | None) => {}
+            (Kind::C200, Some(other)) => {
+                return Err(format!("device {name}: step must be 30 or 60, not {other}"));
+            }
+            (_, Some(_)) => return Err(format!("device {name}: only a c200 has a step")),
+            _ => {}
+        }
+    }
+    let device = |name: &str, field: &str| {
+        if case.devices.contains_key(name) {
+            Ok(())
+        } else {
+            Err(format!("{field}: no device named {name:?} in this case"))
+        }
+    };
+    let user = |name: &str| {
+        if case.users.contains_key(name) {
+            Ok(())
+        } else {
+            Err(format!("user: no user named {name:?} in this case"))
+        }
+    };
+    for (name, spec) in &case.users {
+        if let Some(d) = &spec.device {
+            device(d, &format!("users.{name}.device"))?;
+        }
+    }
+    for (i, step) in case.steps.iter().enumerate() {
+        let at = |e: String| format!("step {}: {e}", i + 1);
+        match step {
+            Step::Press { device: d, .. }
+            | Step::Fail { device: d, .. }
+            | Step::Unlock { device: d } => device(d, "device").map_err(at)?,
+            Step::Validate { device: d, by, .. } | Step::Resync { device: d, by, .. } => {
+                device(d, "device").map_err(at)?;
+                if *by != By::Serial && !case.users.values().any(|u| u.device.as_deref() == Some(d))
+                {
+                    return Err(at(format!("by = user needs a user holding device {d:?}")));
+                }
+            }
+            Step::Advance { .. } => {}
+            Step::ReplaceStart { user: u, .. } | Step::ReplaceSms { user: u, .. } => {
+                user(u).map_err(at)?;
+            }
+            Step::ReplaceDevice {
+                user: u,
+                device: d,
+                serial,
+                ..
+            } => {
+                user(u).map_err(at)?;
+                match (d, serial) {
+                    (Some(d), None) => device(d, "device").map_err(at)?,
+                    (None, Some(_)) => {}
+                    _ => return Err(at("give device or serial, not both".to_owned())),
+                }
+            }
+            Step::ReplaceOtps {
+                user: u, device: d, ..
+            } => {
+                user(u).map_err(at)?;
+                device(d, "device").map_err(at)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! What the harness drives: a verifier behind the [`Target`] trait.
+//!
+//! Small on purpose: an adapter for another product (privacyIDEA, LinOTP,
+//! a company's own) implements these calls in one file, and answers
+//! [`TargetError::Unsupported`] for what it cannot do, which the report
+//! shows as `unsupported`, never as a pass.
+
+use crate::clock::UnixTime;
+use crate::device::{Model, Serial};
+use crate::user::TaxCode;
+
+/// A verifier's answer to one request: accepted, or the reason code
+/// (tokenrig's [`Reason::code`](crate::verifier::Reason::code) names; an
+/// adapter maps its product's answers onto them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub accepted: bool,
+    pub reason: String,
+}
+
+impl Verdict {
+    pub fn accepted() -> Verdict {
+        Verdict {
+            accepted: true,
+            reason: "ok".to_owned(),
+        }
+    }
+
+    pub fn rejected(reason: impl Into<String>) -> Verdict {
+        Verdict {
+            accepted: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The target cannot do this at all (no clock control, no
+    /// replacement flow…): the case is reported `unsupported`.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The request failed (transport, setup): the case is an error.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A token to put in the target's inventory.
+#[derive(Debug, Clone)]
+pub struct TokenSpec {
+    pub serial: Serial,
+    pub model: Model,
+    /// Lower-case hex.
+    pub key_hex: String,
+    pub algorithm: &'static str,
+    pub digits: u8,
+    /// Time tokens.
+    pub step: Option<u64>,
+    /// Event tokens: the counter the inventory records.
+    pub counter: u64,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct UserSpec {
+    pub tax_code: TaxCode,
+    pub phone: String,
+    pub user_code: String,
+    pub password: String,
+}
+
+/// Whom a validate or resync is about.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    Serial(Serial),
+    User(TaxCode),
+    UserCode(String),
+}
+
+/// The calls a conformance case makes. Each case starts with
+/// [`begin_case`](Target::begin_case); serials and users it then creates
+/// are unique to the run, so a target holding earlier runs' data works.
+pub trait Target {
+    /// For the report: `builtin`, a URL, a product name.
+    fn name(&self) -> String;
+    /// Whether `set_time` works. Cases that move the clock need it; on a
+    /// target without, they are reported unsupported, and the others run
+    /// on real time.
+    fn clock_control(&self) -> bool;
+    fn begin_case(&mut self) -> Result<(), TargetError>;
+    /// The instant the target decides at from now on.
+    fn set_time(&mut self, now: UnixTime) -> Result<(), TargetError>;
+    fn import(&mut self, tokens: &[TokenSpec]) -> Result<(), TargetError>;
+    fn add_user(&mut self, user: &UserSpec) -> Result<(), TargetError>;
+    fn assign(&mut self, user: &TaxCode, serial: Serial) -> Result<(), TargetError>;
+    fn validate(&mut self, subject: &Subject, otp: &str) -> Result<Verdict, TargetError>;
+    fn resync(&mut self, subject: &Subject, otp1: &str, otp2: &str)
+    -> Result<Verdict, TargetError>;
+    fn unlock(&mut self, serial: Serial) -> Result<(), TargetError>;
+    /// Replacement step 1; the verdict's `reason` carries the attempt id
+    /// when accepted.
+    fn replace_start(
+        &mut self,
+        user: &TaxCode,
+        password: &str,
+        old: Serial,
+    ) -> Result<Verdict, TargetError>;
+    /// The newest SMS code the target sent to `phone`.
+    fn latest_sms_code(&mut self, phone: &str) -> Result<String, TargetError>;
+    fn replace_sms_code(&mut self, attempt: &str, code: &str) -> Result<Verdict, TargetError>;
+    fn replace_device(&mut self, attempt: &str, serial: &str) -> Result<Verdict, TargetError>;
+    fn replace_otps(&mut self, attempt: &str, otps: &[String]) -> Result<Verdict, TargetError>;
+}
