@@ -39,7 +39,7 @@ enum Command {
     /// Compute HOTP (RFC 4226) and TOTP (RFC 6238) codes from a key.
     #[command(subcommand)]
     Otp(otp::OtpCommand),
-    /// Press a virtual C100 and C200 on a virtual clock and print their codes.
+    /// End to end: serve on a temporary SQLite store, run the conformance suite over HTTP.
     Demo(demo::DemoArgs),
     /// Import token inventories (PSKC, CSV, otpauth URIs): all files or nothing.
     Import(import::ImportArgs),
@@ -96,7 +96,13 @@ pub fn run() -> ExitCode {
     let done = |r: Result<(), CliError>| r.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
         Command::Otp(cmd) => done(otp::run(cmd)),
-        Command::Demo(args) => done(demo::run(args)),
+        Command::Demo(args) => demo::run(args).map(|all_passed| {
+            if all_passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
         Command::Import(args) => done(import::run(args)),
         Command::User(cmd) => done(user::run(cmd)),
         Command::Assign(args) => done(assign::run(args)),

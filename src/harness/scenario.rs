@@ -437,8 +437,14 @@ fn check(case: &Case) -> Result<(), String> {
             | Step::Unlock { device: d } => device(d, "device").map_err(at)?,
             Step::Validate { device: d, by, .. } | Step::Resync { device: d, by, .. } => {
                 device(d, "device").map_err(at)?;
-                if *by != By::Serial && !case.users.values().any(|u| u.device.as_deref() == Some(d))
-                {
+                // A user holds the device from setup, or gets it by a
+                // replacement in this case.
+                let held = case.users.values().any(|u| u.device.as_deref() == Some(d))
+                    || case
+                        .steps
+                        .iter()
+                        .any(|s| matches!(s, Step::ReplaceOtps { device, .. } if device == d));
+                if *by != By::Serial && !held {
                     return Err(at(format!("by = user needs a user holding device {d:?}")));
                 }
             }
@@ -468,4 +474,79 @@ fn check(case: &Case) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse(text, Path::new("suite.toml"))
+            .expect_err("refused")
+            .to_string()
+    }
+
+    const GOOD: &str = r#"
+[[case]]
+id = "X-1"
+description = "one"
+devices.fob = { kind = "c100" }
+users.anna = { device = "fob" }
+steps = [{ do = "validate", device = "fob", by = "user", expect = "accept" }]
+"#;
+
+    #[test]
+    fn a_good_case_parses_with_defaults() {
+        let cases = parse(GOOD, Path::new("suite.toml")).expect("parses");
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].devices["fob"].digits, 6);
+        assert_eq!(cases[0].start, default_start());
+        assert!(matches!(
+            &cases[0].steps[0],
+            Step::Validate { by: By::User, .. }
+        ));
+    }
+
+    #[test]
+    fn an_unknown_key_names_file_line_and_field() {
+        let text = GOOD.replace("kind = \"c100\"", "kind = \"c100\", colour = \"red\"");
+        let e = error(&text);
+        assert!(e.starts_with("suite.toml:5: "), "{e}");
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_step_and_a_bad_value_are_named() {
+        let e = error(&GOOD.replace("do = \"validate\"", "do = \"jump\""));
+        assert!(e.contains("jump") && e.starts_with("suite.toml:7: "), "{e}");
+        let e = error(&GOOD.replace("kind = \"c100\"", "kind = \"c300\""));
+        assert!(e.contains("c300"), "{e}");
+        let e = error("[[case]]\nid = \"X\"\ndescription = \"d\"\nsteps = [ { do = \"press\" ]\n");
+        assert!(e.starts_with("suite.toml:4: "), "{e}");
+    }
+
+    #[test]
+    fn references_to_undeclared_devices_and_users_are_refused() {
+        let e = error(&GOOD.replace("device = \"fob\", by", "device = \"fib\", by"));
+        assert_eq!(
+            e,
+            "suite.toml: case X-1: step 1: device: no device named \"fib\" in this case"
+        );
+        let e = error(&GOOD.replace("users.anna = { device = \"fob\" }", ""));
+        assert!(e.contains("by = user needs a user holding device"), "{e}");
+        let e = error(&GOOD.replace("{ kind = \"c100\" }", "{ kind = \"c100\", step = 30 }"));
+        assert!(e.contains("only a c200 has a step"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_ids_across_files_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for name in ["a.toml", "b.toml"] {
+            std::fs::write(dir.path().join(name), GOOD).expect("write");
+        }
+        let e = load(&[dir.path().to_owned()])
+            .expect_err("duplicate")
+            .to_string();
+        assert!(e.contains("case id X-1 appears in"), "{e}");
+    }
 }

@@ -27,9 +27,15 @@ impl Server {
 
     /// Starts it with extra environment (e.g. no admin token at all).
     pub fn start_with(db: &str, env: &[(&str, &str)]) -> Server {
+        Server::start_full(db, &[], env)
+    }
+
+    /// Starts it with extra flags (e.g. `--test-clock`) and environment.
+    pub fn start_full(db: &str, flags: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tokenrig"));
         command
             .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+            .args(flags)
             .env("TOKENRIG_STORE_KEY", STORE_KEY)
             .env_remove("TOKENRIG_ADMIN_TOKEN")
             .env("RUST_LOG", "warn")

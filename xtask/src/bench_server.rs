@@ -5,10 +5,9 @@
 //! at 10,000 requests/s (the latency at the target rate), both with
 //! 256 clients. Every request is an accept with a durable commit.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::process::{cargo_step, repo_root};
+use crate::process::{Serve, cargo_step, repo_root};
 
 const STORE_KEY: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf";
 const ADMIN_TOKEN: &str = "bench-server-admin-token";
@@ -22,23 +21,8 @@ pub fn run() -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let db = format!("sqlite:{}", dir.join("store.db").display());
 
-    let mut server = Command::new(&binary)
-        .args(["serve", "--db", &db, "--listen", "127.0.0.1:0"])
-        .env("TOKENRIG_STORE_KEY", STORE_KEY)
-        .env("TOKENRIG_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("tokenrig serve could not start: {e}"))?;
-    let mut first = String::new();
-    let stdout = server
-        .stdout
-        .take()
-        .ok_or("no stdout from tokenrig serve")?;
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .map_err(|e| format!("reading serve's address: {e}"))?;
-    let url = first.trim().trim_start_matches("listening on ").to_owned();
+    let server = Serve::start(&binary, &db, &[], STORE_KEY, ADMIN_TOKEN)?;
+    let url = server.url.clone();
     println!(
         "xtask: tokenrig serve on {url}, SQLite at {}",
         dir.display()
@@ -71,9 +55,6 @@ pub fn run() -> Result<(), String> {
             break;
         }
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
+    drop(server);
     result
 }

@@ -7,6 +7,8 @@
 //!   against its floor of two SHA-1 compressions.
 //! - [`bench_server`]: `cargo xtask bench-server`, `tokenrig load` against a
 //!   `tokenrig serve` on SQLite: validations/s and latency percentiles.
+//! - [`conformance`]: `cargo xtask conformance`, the suite against the
+//!   builtin target and against a `tokenrig serve --test-clock` over HTTP.
 //! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
 //! - [`tools`]: the external programs the tests start, installed on demand.
 //! - [`process`]: running commands as named steps that fail with one line.
@@ -14,6 +16,7 @@
 mod bench;
 mod bench_server;
 mod ci;
+mod conformance;
 mod fuzz;
 mod process;
 mod tools;
@@ -27,6 +30,7 @@ commands:
   ci     install test tools, then fmt, clippy, nextest and doctests (what CI runs)
   bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
   bench-server  start tokenrig serve (release, SQLite) and load it: validations/s, p50/p99
+  conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
   fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)";
 
 fn main() -> ExitCode {
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["bench"] => bench::run(),
         ["bench-server"] => bench_server::run(),
+        ["conformance"] => conformance::run(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");

@@ -64,3 +64,53 @@ pub fn on_path(binary: &str) -> bool {
             .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     })
 }
+
+/// A `tokenrig serve` started on a free loopback port; SIGTERM on drop.
+pub struct Serve {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Serve {
+    /// Starts `binary serve --db DB --listen 127.0.0.1:0 EXTRA…` with the
+    /// given store key and admin token, and reads its address from the
+    /// first stdout line.
+    pub fn start(
+        binary: &Path,
+        db: &str,
+        extra: &[&str],
+        store_key: &str,
+        admin_token: &str,
+    ) -> Result<Serve, String> {
+        use std::io::BufRead;
+        let mut child = Command::new(binary)
+            .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("TOKENRIG_STORE_KEY", store_key)
+            .env("TOKENRIG_ADMIN_TOKEN", admin_token)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("tokenrig serve could not start: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout from tokenrig serve")?;
+        let mut first = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .map_err(|e| format!("reading serve's address: {e}"))?;
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("tokenrig serve printed {first:?}, not its address"))?
+            .to_owned();
+        Ok(Serve { child, url })
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
