@@ -4,7 +4,7 @@
 
 use tempfile::TempDir;
 
-use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict};
+use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict, inventory_csv};
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::inventory::{self, Format};
@@ -106,24 +106,7 @@ impl Target for Builtin {
     }
 
     fn import(&mut self, tokens: &[TokenSpec]) -> Result<(), TargetError> {
-        let mut csv = String::from("serial,kind,key,digits,step,counter,algorithm\n");
-        for t in tokens {
-            csv.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                t.serial.as_str(),
-                t.model.name(),
-                t.key_hex,
-                t.digits,
-                t.step.map(|s| s.to_string()).unwrap_or_default(),
-                // The inventory's counter is an event token's only.
-                if t.step.is_none() {
-                    t.counter.to_string()
-                } else {
-                    String::new()
-                },
-                t.algorithm
-            ));
-        }
+        let csv = inventory_csv(tokens);
         let entries = inventory::parse(csv.as_bytes(), Format::Csv, None).map_err(failed)?;
         self.verifier()?
             .store

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict};
+use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict, inventory_csv};
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::user::TaxCode;
@@ -189,23 +189,7 @@ impl Target for Http {
     }
 
     fn import(&mut self, tokens: &[TokenSpec]) -> Result<(), TargetError> {
-        let mut csv = String::from("serial,kind,key,digits,step,counter,algorithm\n");
-        for t in tokens {
-            csv.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                t.serial.as_str(),
-                t.model.name(),
-                t.key_hex,
-                t.digits,
-                t.step.map(|s| s.to_string()).unwrap_or_default(),
-                if t.step.is_none() {
-                    t.counter.to_string()
-                } else {
-                    String::new()
-                },
-                t.algorithm
-            ));
-        }
+        let csv = inventory_csv(tokens);
         self.admin(
             "POST",
             "/v1/admin/import",

@@ -60,6 +60,29 @@ pub struct TokenSpec {
     pub counter: u64,
 }
 
+/// Tokens as inventory CSV (`serial,kind,key,digits,step,counter,algorithm`),
+/// what both the builtin and the HTTP target import.
+pub fn inventory_csv(tokens: &[TokenSpec]) -> String {
+    let mut csv = String::from("serial,kind,key,digits,step,counter,algorithm\n");
+    for t in tokens {
+        // The inventory's counter is an event token's only.
+        let counter = match t.step {
+            None => t.counter.to_string(),
+            Some(_) => String::new(),
+        };
+        csv.push_str(&format!(
+            "{},{},{},{},{},{counter},{}\n",
+            t.serial.as_str(),
+            t.model.name(),
+            t.key_hex,
+            t.digits,
+            t.step.map(|s| s.to_string()).unwrap_or_default(),
+            t.algorithm
+        ));
+    }
+    csv
+}
+
 /// A user to create.
 #[derive(Debug, Clone)]
 pub struct UserSpec {
