@@ -296,6 +296,11 @@ impl Replacement {
             };
             return this.stay(reason);
         }
+        // A locked token stays locked until an admin unlocks it: binding it
+        // would clear the lock (a bound device starts with no failures).
+        if inventory.locked {
+            return this.stay(Reason::Locked);
+        }
         let landing = match (configured, otps) {
             (Family::Time, [otp]) => Code::parse(otp, config.digits)
                 .map_err(|error| Reason::Malformed {
@@ -770,6 +775,27 @@ mod tests {
         ));
         ok(t.replacement
             .submit_otps(&policy(), &[&near], &config, TokenState::default(), now));
+    }
+
+    #[test]
+    fn a_locked_spare_is_not_bound_and_keeps_its_lock() {
+        let r = at_otps(NEW_EVENT, Model::C100);
+        let otps = [event_code(0), event_code(1)];
+        let locked = TokenState {
+            locked: true,
+            failures: 10,
+            ..TokenState::event(0)
+        };
+        let t = r.submit_otps(
+            &policy(),
+            &[otps[0].as_str(), otps[1].as_str()],
+            &event_config(),
+            locked,
+            at(40),
+        );
+        assert_eq!(t.result, Err(Reason::Locked));
+        assert!(t.effects.is_empty(), "no bind, and a lock is not a new failure");
+        assert_eq!(t.replacement.stage(), Stage::Otps);
     }
 
     #[test]
