@@ -31,12 +31,18 @@ pub fn run() -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("tokenrig serve could not start: {e}"))?;
     let mut first = String::new();
-    let stdout = server.stdout.take().ok_or("no stdout from tokenrig serve")?;
+    let stdout = server
+        .stdout
+        .take()
+        .ok_or("no stdout from tokenrig serve")?;
     BufReader::new(stdout)
         .read_line(&mut first)
         .map_err(|e| format!("reading serve's address: {e}"))?;
     let url = first.trim().trim_start_matches("listening on ").to_owned();
-    println!("xtask: tokenrig serve on {url}, SQLite at {}", dir.display());
+    println!(
+        "xtask: tokenrig serve on {url}, SQLite at {}",
+        dir.display()
+    );
 
     let runs: [(&str, &[&str]); 2] = [
         ("closed loop, 256 clients", &[]),
@@ -46,7 +52,15 @@ pub fn run() -> Result<(), String> {
     for (name, extra) in runs {
         println!("xtask: {name}");
         let status = Command::new(&binary)
-            .args(["load", "--url", &url, "--clients", "256", "--tokens", "4096"])
+            .args([
+                "load",
+                "--url",
+                &url,
+                "--clients",
+                "256",
+                "--tokens",
+                "4096",
+            ])
             .args(["--duration", "10"])
             .args(extra)
             .env("TOKENRIG_ADMIN_TOKEN", ADMIN_TOKEN)
