@@ -8,6 +8,7 @@ mod assign;
 mod check;
 mod db;
 mod demo;
+mod devices;
 mod import;
 mod load;
 mod otp;
@@ -61,6 +62,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Load-test a running verifier's /v1/validate: requests/s and latency.
     Load(load::LoadArgs),
+    /// Tokens on HID and serial lines: list them, press one.
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
 }
 
 /// Why a command failed. `Usage` is the user's input; `Io` is the world's;
@@ -73,6 +77,8 @@ pub enum CliError {
     Io(#[from] io::Error),
     #[error(transparent)]
     Store(#[from] tokenrig::store::StoreError),
+    #[error(transparent)]
+    Device(#[from] tokenrig::transport::TransportError),
 }
 
 impl CliError {
@@ -80,7 +86,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => ExitCode::from(2),
             CliError::Store(e) if db::is_bad_input(e) => ExitCode::from(2),
-            CliError::Io(_) | CliError::Store(_) => ExitCode::FAILURE,
+            CliError::Io(_) | CliError::Store(_) | CliError::Device(_) => ExitCode::FAILURE,
         }
     }
 }
@@ -103,6 +109,7 @@ pub fn run() -> ExitCode {
         Command::Resync(args) => resync::run(args),
         Command::Serve(args) => done(serve::run(args)),
         Command::Load(args) => done(load::run(args)),
+        Command::Devices(cmd) => done(devices::run(cmd)),
     };
     match result {
         Ok(code) => code,
