@@ -4,7 +4,8 @@
 //!   clock, each C200 with its own quartz drift; exported as an inventory.
 //! - [`serial`]: one token on a serial line (a pseudo-terminal or a real
 //!   tty), answering the line protocol.
-//!
-//! Later: the HID token.
+//! - [`uhid`]: the USB token as a kernel HID device through Linux's
+//!   /dev/uhid, answering the HID report protocol.
 pub mod fleet;
 pub mod serial;
+pub mod uhid;

@@ -9,6 +9,7 @@ mod check;
 mod conformance;
 mod db;
 mod demo;
+mod devices;
 mod import;
 mod load;
 mod otp;
@@ -64,6 +65,9 @@ enum Command {
     Load(load::LoadArgs),
     /// Run the conformance suite against a verifier: exit 0 only if every case passes.
     Conformance(conformance::ConformanceArgs),
+    /// Tokens on HID and serial lines: list them, press one.
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
 }
 
 /// Why a command failed. `Usage` is the user's input; `Io` is the world's;
@@ -76,6 +80,8 @@ pub enum CliError {
     Io(#[from] io::Error),
     #[error(transparent)]
     Store(#[from] tokenrig::store::StoreError),
+    #[error(transparent)]
+    Device(#[from] tokenrig::transport::TransportError),
 }
 
 impl CliError {
@@ -83,7 +89,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => ExitCode::from(2),
             CliError::Store(e) if db::is_bad_input(e) => ExitCode::from(2),
-            CliError::Io(_) | CliError::Store(_) => ExitCode::FAILURE,
+            CliError::Io(_) | CliError::Store(_) | CliError::Device(_) => ExitCode::FAILURE,
         }
     }
 }
@@ -119,6 +125,7 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         }),
+        Command::Devices(cmd) => done(devices::run(cmd)),
     };
     match result {
         Ok(code) => code,

@@ -44,6 +44,8 @@ pub enum TransportError {
     InputEnded,
     #[error("reading the person's input: {0}")]
     Terminal(io::Error),
+    #[error(transparent)]
+    Hid(#[from] super::hid::HidError),
     #[error("no valid code typed after {0} tries")]
     NoCodeTyped(u32),
 }

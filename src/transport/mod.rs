@@ -6,6 +6,8 @@
 //! - [`Virtual`]: a device model in this process; no bytes at all.
 //! - [`SerialDevice`]: a serial line opened by path (the simulator's
 //!   pseudo-terminal, or a real tty wired to a device).
+//! - [`hid`]: the USB OTP token's HID reports and backends (virtual,
+//!   hidapi); [`HidDevice`] reaches a token through any of them.
 //! - [`Manual`]: a person holding a real key fob, prompted to press and
 //!   type the code.
 //!
@@ -13,12 +15,14 @@
 //! a scenario runs unchanged against a virtual token and real hardware.
 
 mod error;
+pub mod hid;
 mod in_process;
 pub mod line;
 mod manual;
 mod serial;
 
 pub use error::TransportError;
+pub use hid::HidDevice;
 pub use in_process::Virtual;
 pub use line::DeviceInfo;
 pub use manual::Manual;

@@ -794,7 +794,10 @@ mod tests {
             at(40),
         );
         assert_eq!(t.result, Err(Reason::Locked));
-        assert!(t.effects.is_empty(), "no bind, and a lock is not a new failure");
+        assert!(
+            t.effects.is_empty(),
+            "no bind, and a lock is not a new failure"
+        );
         assert_eq!(t.replacement.stage(), Stage::Otps);
     }
 

@@ -56,8 +56,12 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_owned();
+        // A fresh connection per request: a pooled one the server dropped
+        // meanwhile fails a POST outright (not retried: not idempotent),
+        // which made tests flaky on a loaded machine.
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_idle_connections(0)
             .build()
             .into();
         Server {

@@ -4,8 +4,8 @@
 //!   vendor ships to the verifier).
 //! - `tokenrig-sim c100|c200|usb … (--pty | --port PATH)` runs one token on a
 //!   serial line, answering the line protocol (`docs/protocols.md`).
-//!
-//! The HID device joins as a further subcommand.
+//! - `tokenrig-sim usb … --uhid` runs the USB token as a kernel HID device
+//!   (Linux /dev/uhid), answering the HID report protocol.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -16,11 +16,12 @@ use clap::{Args, Parser, Subcommand};
 use tokenrig::clock::{Clock, SystemClock, UnixTime};
 use tokenrig::device::{Model, Serial};
 use tokenrig::otp::{SecretKey, TimeStep};
+use tokenrig::transport::hid::EmulatedToken;
 use tokenrig_simulators::fleet::{Fleet, FleetSpec};
 use tokenrig_simulators::serial::engine::{CounterLog, LineEngine, Volatile};
 use tokenrig_simulators::serial::pty::Pty;
 use tokenrig_simulators::serial::serve::{Shutdown, serve};
-use tokenrig_simulators::serial::spec::{Sim, SimSpec};
+use tokenrig_simulators::serial::spec::{Sim, SimSpec, SimToken};
 use tokenrig_simulators::serial::state::StateFile;
 
 /// Emulated OTP tokens as devices.
@@ -43,7 +44,7 @@ enum Command {
     C100(EventArgs),
     /// Run a C200 time key fob on a serial line.
     C200(TimeArgs),
-    /// Run a USB OTP token's event core on a serial line.
+    /// Run a USB OTP token on a serial line, or as a kernel HID device (--uhid).
     Usb(EventArgs),
 }
 
@@ -63,8 +64,12 @@ struct LineArgs {
     #[arg(long, value_name = "UNIX", requires = "test_clock")]
     start: Option<u64>,
     /// Create a pseudo-terminal pair; its path is the first line on stdout
-    #[arg(long, conflicts_with = "port", required_unless_present = "port")]
+    #[arg(long, conflicts_with_all = ["port", "uhid"], required_unless_present_any = ["port", "uhid"])]
     pty: bool,
+    /// usb only: be a kernel HID device through /dev/uhid instead of a
+    /// serial line; the first stdout line is `uhid <serial>`
+    #[arg(long, conflicts_with = "port")]
+    uhid: bool,
     /// Sit on this serial device (a real tty wired to the host)
     #[arg(long, value_name = "PATH")]
     port: Option<PathBuf>,
@@ -81,7 +86,7 @@ struct EventArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     counter: u64,
     /// Record the counter here before each code is shown, and resume from it
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "uhid")]
     state: Option<PathBuf>,
 }
 
@@ -193,6 +198,12 @@ fn event(model: Model, args: EventArgs) -> Result<(), SimError> {
     let mut spec = spec(model, &args.line)?;
     spec.counter = args.counter;
     let mut sim = build(&spec)?;
+    if args.line.uhid {
+        return match sim.token {
+            SimToken::Usb(token) => uhid(EmulatedToken::new(token)),
+            _ => Err(uhid_only()),
+        };
+    }
     match args.state {
         Some(path) => {
             let serial = Serial::parse(&spec.serial).map_err(|e| SimError::Usage(e.to_string()))?;
@@ -206,7 +217,29 @@ fn event(model: Model, args: EventArgs) -> Result<(), SimError> {
     }
 }
 
+fn uhid_only() -> SimError {
+    SimError::Usage("--uhid: only the usb token has a HID interface".to_owned())
+}
+
+/// Creates the kernel HID device, prints `uhid <serial>` as the first
+/// stdout line once it exists, then serves until SIGINT or SIGTERM.
+fn uhid(mut token: EmulatedToken) -> Result<(), SimError> {
+    let failure = |what: &str, e: io::Error| SimError::Failure(format!("{what}: {e}"));
+    let shutdown = Shutdown::install().map_err(|e| failure("installing signal handlers", e))?;
+    let mut device = tokenrig_simulators::uhid::open().map_err(|e| failure("uhid", e))?;
+    let serial = token.info().serial;
+    let ready = || {
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "uhid {serial}").and_then(|()| stdout.flush())
+    };
+    tokenrig_simulators::uhid::serve(&mut device, &mut token, &shutdown, ready)
+        .map_err(|e| failure("uhid", e))
+}
+
 fn time(args: TimeArgs) -> Result<(), SimError> {
+    if args.line.uhid {
+        return Err(uhid_only());
+    }
     let mut spec = spec(Model::C200, &args.line)?;
     spec.step_secs = args.step;
     spec.drift_ppm = args.drift_ppm;

@@ -28,7 +28,7 @@ impl Shutdown {
         Ok(Shutdown { read })
     }
 
-    fn fd(&self) -> RawFd {
+    pub(crate) fn fd(&self) -> RawFd {
         self.read.as_raw_fd()
     }
 }
