@@ -105,11 +105,24 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
         "tokenrig: running {} case(s) against {name} (seed {seed})",
         cases.len()
     );
-    let total = cases.len();
+    let results = harness::run(target.as_mut(), &cases, seed, progress(cases.len()));
+    if let Some(path) = &a.json {
+        write_file(path, &report::json(&name, seed, &results))?;
+    }
+    if let Some(path) = &a.junit {
+        write_file(path, &report::junit(&name, &results))?;
+    }
+    let text = report::human(&name, &results);
+    super::write_lines([text.trim_end()])?;
+    Ok(report::Summary::of(&results).all_passed())
+}
+
+/// A dot per passed case on stderr (F failed, u unsupported, E error), a
+/// count every 50 and at the end; the report itself goes to stdout.
+pub fn progress(total: usize) -> impl FnMut(&harness::CaseResult) {
     let mut done = 0;
-    let results = harness::run(target.as_mut(), &cases, seed, |r| {
+    move |r| {
         done += 1;
-        // Progress on stderr; the report goes to stdout.
         let mark = match r.status {
             Status::Pass => ".",
             Status::Fail => "F",
@@ -121,16 +134,7 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
         if done % 50 == 0 || done == total {
             let _ = writeln!(err, " {done}/{total}");
         }
-    });
-    if let Some(path) = &a.json {
-        write_file(path, &report::json(&name, seed, &results))?;
     }
-    if let Some(path) = &a.junit {
-        write_file(path, &report::junit(&name, &results))?;
-    }
-    let text = report::human(&name, &results);
-    super::write_lines([text.trim_end()])?;
-    Ok(report::Summary::of(&results).all_passed())
 }
 
 fn write_file(path: &std::path::Path, text: &str) -> Result<(), CliError> {

@@ -107,7 +107,12 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
     ])?;
     let mut target = Http::new(&url, &admin_token)
         .map_err(|e| CliError::Io(std::io::Error::other(e.to_string())))?;
-    let results = harness::run(&mut target, &cases, args.seed, |_| {});
+    let results = harness::run(
+        &mut target,
+        &cases,
+        args.seed,
+        super::conformance::progress(cases.len()),
+    );
     let _ = stop.send(());
     let _ = runtime.block_on(serving);
     write_lines([report::human(&url, &results).trim_end()])?;
