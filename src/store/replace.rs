@@ -14,6 +14,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use rand::TryRng;
 use rand::rngs::SysRng;
@@ -29,7 +30,7 @@ use super::{
 use crate::clock::UnixTime;
 use crate::device::{Family, Model, Serial};
 use crate::sms::{SmsError, SmsGateway};
-use crate::user::TaxCode;
+use crate::user::{PasswordHash, TaxCode};
 use crate::verifier::{
     Decision, Effect, InventoryFacts, Outcome, Reason, Replacement, ReplacementState, SentSms,
     SmsCode, Transition, record_failure,
@@ -125,6 +126,9 @@ impl Verifier {
         now: UnixTime,
     ) -> Result<AttemptId, ReplacementError> {
         let Some(user) = self.store.user(username)? else {
+            // Spend the time a real check takes, so response times do not
+            // tell which usernames exist.
+            let _ = decoy_hash().is_some_and(|hash| hash.verify(password));
             return Err(ReplacementError::Rejected(Reason::WrongPassword));
         };
         let active = self.store.active_serial_of(username)?;
@@ -529,4 +533,13 @@ fn random_sms_code() -> Result<SmsCode, StoreError> {
             return SmsCode::new(draw % MODULUS).map_err(|_| StoreError::Entropy);
         }
     }
+}
+
+/// An argon2 hash with the default parameters of no one's password, checked
+/// against when the user does not exist. Made once per process.
+fn decoy_hash() -> Option<&'static PasswordHash> {
+    static DECOY: OnceLock<Option<PasswordHash>> = OnceLock::new();
+    DECOY
+        .get_or_init(|| PasswordHash::new("tokenrig decoy: no account has this").ok())
+        .as_ref()
 }

@@ -153,6 +153,15 @@ impl Server {
         (status, text)
     }
 
+    /// Sends SIGTERM and returns at once (requests may still be in flight).
+    pub fn signal_stop(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+    }
+
     /// SIGTERM, then the exit status (0 expected: graceful shutdown).
     pub fn stop(mut self) -> std::process::ExitStatus {
         self.terminate().expect("server was running")
