@@ -316,6 +316,16 @@ impl Verifier {
             _ => self.store.db().update_replacement(&row, None)?,
         };
         if !written {
+            // The new device went to someone else (or was retired) since
+            // the serial step: say so, rather than "try again" forever.
+            if let Some((new, _)) = bind {
+                let taken = self.store.token(new)?.is_none_or(|token| {
+                    token.username.is_some() || token.status == TokenStatus::Replaced
+                });
+                if taken {
+                    return Err(ReplacementError::Rejected(Reason::SerialAssigned(new)));
+                }
+            }
             return Err(ReplacementError::Raced);
         }
         match t.result {

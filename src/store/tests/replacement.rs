@@ -583,3 +583,30 @@ fn a_sealed_sms_code_moved_to_another_attempt_does_not_open() {
         "{err}"
     );
 }
+
+#[test]
+fn a_new_device_taken_by_someone_else_mid_flow_is_refused_as_assigned() {
+    let rig = Rig::new();
+    let id = rig.at_otps(SPARE_C100);
+    // Another user is given the spare by an admin, between the device
+    // step and the codes.
+    let bob = user("BNCGVN80A01H501J", "Card5678");
+    rig.store().add_user(&bob, T).expect("add bob");
+    rig.store()
+        .assign(bob.username(), serial(SPARE_C100), T)
+        .expect("assign the spare to bob");
+    let codes = [hotp(SPARE_C100_KEY, 0), hotp(SPARE_C100_KEY, 1)];
+    let taken = rig
+        .verifier
+        .replacement_otps(&id, &[&codes[0], &codes[1]], at(30));
+    assert_eq!(refused(taken), Reason::SerialAssigned(serial(SPARE_C100)));
+    // Alice keeps her old device; bob keeps the spare.
+    assert_eq!(
+        rig.store().active_serial_of(&rig.username).expect("read"),
+        Some(serial(OLD))
+    );
+    assert_eq!(
+        rig.store().active_serial_of(bob.username()).expect("read"),
+        Some(serial(SPARE_C100))
+    );
+}
