@@ -67,7 +67,12 @@ fn matches(pattern: &str, id: &str) -> bool {
 }
 
 pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
-    let mut cases = harness::load(&a.suites).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut cases = harness::load(&a.suites).map_err(|e| match e {
+        harness::ScenarioError::Read { .. } => CliError::Usage(format!(
+            "{e} (the default suite is fixtures/conformance in the repository: run from its root, or give --suite)"
+        )),
+        e => CliError::Usage(e.to_string()),
+    })?;
     if let Some(pattern) = &a.filter {
         cases.retain(|c| matches(pattern, &c.id));
         if cases.is_empty() {
