@@ -204,33 +204,28 @@ impl Target for Builtin {
     fn replace_sms_code(&mut self, attempt: &str, code: &str) -> Result<Verdict, TargetError> {
         let now = self.now;
         let v = self.verifier()?;
-        let id: AttemptId = match attempt.parse() {
-            Ok(id) => id,
-            Err(e) => return step::<()>(Err(e), |_| String::new()),
-        };
-        step(v.replacement_sms_code(&id, code, now), |()| "ok".to_owned())
+        let result = attempt
+            .parse::<AttemptId>()
+            .and_then(|id| v.replacement_sms_code(&id, code, now));
+        step(result, |()| "ok".to_owned())
     }
 
     fn replace_device(&mut self, attempt: &str, serial: &str) -> Result<Verdict, TargetError> {
         let now = self.now;
         let v = self.verifier()?;
-        let id: AttemptId = match attempt.parse() {
-            Ok(id) => id,
-            Err(e) => return step::<()>(Err(e), |_| String::new()),
-        };
-        step(v.replacement_device(&id, serial, now), |n| n.to_string())
+        let result = attempt
+            .parse::<AttemptId>()
+            .and_then(|id| v.replacement_device(&id, serial, now));
+        step(result, |n| n.to_string())
     }
 
     fn replace_otps(&mut self, attempt: &str, otps: &[String]) -> Result<Verdict, TargetError> {
         let now = self.now;
         let v = self.verifier()?;
-        let id: AttemptId = match attempt.parse() {
-            Ok(id) => id,
-            Err(e) => return step::<()>(Err(e), |_| String::new()),
-        };
         let otps: Vec<&str> = otps.iter().map(String::as_str).collect();
-        step(v.replacement_otps(&id, &otps, now), |s| {
-            s.as_str().to_owned()
-        })
+        let result = attempt
+            .parse::<AttemptId>()
+            .and_then(|id| v.replacement_otps(&id, &otps, now));
+        step(result, |s| s.as_str().to_owned())
     }
 }

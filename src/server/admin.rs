@@ -236,9 +236,7 @@ pub(super) async fn unlock(
         .fast
         .run(move |v| {
             v.store.unlock(serial, now)?;
-            v.store
-                .tokens(None)
-                .map(|all| all.into_iter().find(|t| t.serial == serial))
+            v.store.token_summary(serial)
         })
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("serial {serial} is gone")))?;

@@ -105,16 +105,10 @@ impl Pool {
             .map_err(|_| PoolError::WorkerGone)?;
         rx.await.unwrap_or(Err(PoolError::WorkerGone))
     }
-
-    /// Lets the workers finish what is queued, then joins them.
-    pub fn shutdown(mut self) {
-        self.sender = None;
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
-    }
 }
 
+/// Dropping the pool lets the workers finish what is queued, then joins
+/// them.
 impl Drop for Pool {
     fn drop(&mut self) {
         self.sender = None;

@@ -482,7 +482,13 @@ impl Store {
         }))
     }
 
-    fn token_summary(&self, serial: Serial) -> Result<Option<TokenSummary>, StoreError> {
+    /// Whether the database answers (for health checks): reads nothing.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.db().ping()
+    }
+
+    /// One token as listed: nothing decrypted.
+    pub fn token_summary(&self, serial: Serial) -> Result<Option<TokenSummary>, StoreError> {
         self.db()
             .token(serial.as_str())?
             .as_ref()

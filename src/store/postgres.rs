@@ -270,6 +270,11 @@ impl Database for PgDb {
         })
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read("SELECT 1", &[])?;
+        Ok(())
+    }
+
     fn user_exists(&self, username: &str) -> Result<bool, StoreError> {
         Ok(self
             .read("SELECT 1 FROM users WHERE username = $1", &[&username])?

@@ -131,6 +131,8 @@ pub(crate) trait Database: Send {
     /// `false` when the username or the user code lookup is already taken.
     fn insert_user(&self, row: &UserRow, audit: &AuditInsert<'_>) -> Result<bool, StoreError>;
 
+    /// A round trip that reads nothing: is the database answering?
+    fn ping(&self) -> Result<(), StoreError>;
     fn user_exists(&self, username: &str) -> Result<bool, StoreError>;
     fn lookup_exists(&self, lookup: &[u8]) -> Result<bool, StoreError>;
     fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError>;

@@ -341,6 +341,11 @@ impl Database for SqliteDb {
         Ok(inserted == 1)
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        self.query_opt("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn user_exists(&self, username: &str) -> Result<bool, StoreError> {
         Ok(self.exists("SELECT 1 FROM users WHERE username = ?1", &username)?)
     }
