@@ -1,13 +1,14 @@
 //! `tokenrig conformance`: run the scenario suite against a verifier.
 
-use std::io::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
-use tokenrig::harness::{self, Builtin, Status, Target, report};
+use tokenrig::harness::{self, Builtin, ClockControl, RunOptions, Target, report};
 use tokenrig::verifier::Policy;
 
 use super::CliError;
+use super::progress::Progress;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -18,6 +19,12 @@ Examples:
   tokenrig conformance --list
 
 Exit 0 only when every selected case passed; unsupported cases are not passes.
+
+Time: with clock control (builtin, `tokenrig serve --test-clock`) every case
+runs at its own instants. On a verifier that runs on real time, a case that
+pins an instant (an RFC vector's T, a reading at a step's start) or moves the
+clock further than --max-wait is unsupported, never failed; the others run
+on the wall clock, waiting out their advances, many at once (--jobs).
 Scenario format: docs/conformance.md.")]
 pub struct ConformanceArgs {
     /// `builtin` (tokenrig's verifier in process, virtual clock) or the
@@ -46,6 +53,15 @@ pub struct ConformanceArgs {
     /// Seed for keys, serials and users [default: random, printed]
     #[arg(long)]
     seed: Option<u64>,
+    /// Cases run at once [default: 32 on real time, the CPUs on builtin; 1
+    /// when the target has one clock the harness sets]
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Without clock control, the longest a case may wait for the wall
+    /// clock (its `advance`s in all); cases that move it further are
+    /// unsupported
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    max_wait: u64,
     /// Bearer token of the HTTP target's admin API [default: $TOKENRIG_ADMIN_TOKEN]
     #[arg(long, env = "TOKENRIG_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -85,32 +101,40 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
         super::write_lines(cases.iter().map(|c| format!("{}  {}", c.id, c.description)))?;
         return Ok(true);
     }
-    let mut target: Box<dyn Target> = if a.target == "builtin" {
-        Box::new(Builtin::new(Policy::default()))
-    } else if a.target.starts_with("http://") || a.target.starts_with("https://") {
-        let token = a.admin_token.clone().ok_or_else(|| {
-            CliError::Usage(
-                "an HTTP target needs --admin-token or TOKENRIG_ADMIN_TOKEN (to import tokens and read SMS codes)"
-                    .to_owned(),
-            )
-        })?;
-        Box::new(
-            harness::http::Http::new(&a.target, &token)
-                .map_err(|e| CliError::Usage(format!("--target: {e}")))?,
-        )
-    } else {
-        return Err(CliError::Usage(format!(
-            "--target {:?}: expected builtin or an http(s):// URL",
-            a.target
-        )));
-    };
+    if a.jobs == Some(0) {
+        return Err(CliError::Usage("--jobs must be at least 1".to_owned()));
+    }
+    let first = connect(&a, true)?;
+    let offers = first.offers();
+    let jobs = match offers.clock {
+        // One clock for every case: they take turns.
+        ClockControl::Shared => 1,
+        ClockControl::PerCase => a
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        // Cases mostly wait for the wall clock: run many at once.
+        ClockControl::None => a.jobs.unwrap_or(REAL_TIME_JOBS),
+    }
+    .min(cases.len())
+    .max(1);
+    let mut targets = vec![first];
+    for _ in 1..jobs {
+        targets.push(connect(&a, false)?);
+    }
     let seed = a.seed.unwrap_or_else(rand::random);
-    let name = target.name();
+    let options = RunOptions {
+        seed,
+        max_wait: Duration::from_secs(a.max_wait),
+    };
+    let name = targets[0].name();
     eprintln!(
-        "tokenrig: running {} case(s) against {name} (seed {seed})",
-        cases.len()
+        "tokenrig: running {} case(s) against {name} (seed {seed}; {})",
+        cases.len(),
+        clock_note(offers.clock, jobs, a.max_wait)
     );
-    let results = harness::run(target.as_mut(), &cases, seed, progress(cases.len()));
+    let progress = Progress::new(cases.len());
+    let results = harness::run(targets, &cases, &options, &progress);
+    progress.finish();
     if let Some(path) = &a.json {
         write_file(path, &report::json(&name, seed, &results))?;
     }
@@ -122,23 +146,49 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
     Ok(report::Summary::of(&results).all_passed())
 }
 
-/// A dot per passed case on stderr (F failed, u unsupported, E error), a
-/// count every 50 and at the end; the report itself goes to stdout.
-pub fn progress(total: usize) -> impl FnMut(&harness::CaseResult) {
-    let mut done = 0;
-    move |r| {
-        done += 1;
-        let mark = match r.status {
-            Status::Pass => ".",
-            Status::Fail => "F",
-            Status::Unsupported => "u",
-            Status::Error => "E",
-        };
-        let mut err = std::io::stderr();
-        let _ = write!(err, "{mark}");
-        if done % 50 == 0 || done == total {
-            let _ = writeln!(err, " {done}/{total}");
+/// One connection to the `--target`. The first one's failure is the
+/// user's input (a wrong URL or token); a later one's is the world's.
+fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError> {
+    let refused = |e: harness::TargetError| {
+        let message = format!("--target: {e}");
+        if first {
+            CliError::Usage(message)
+        } else {
+            CliError::Io(std::io::Error::other(message))
         }
+    };
+    if a.target == "builtin" {
+        return Ok(Box::new(Builtin::new(Policy::default())));
+    }
+    if a.target.starts_with("http://") || a.target.starts_with("https://") {
+        let token = a.admin_token.as_deref().ok_or_else(|| {
+            CliError::Usage(
+                "an HTTP target needs --admin-token or TOKENRIG_ADMIN_TOKEN (to import tokens and read SMS codes)"
+                    .to_owned(),
+            )
+        })?;
+        return Ok(Box::new(
+            harness::http::Http::new(&a.target, token).map_err(refused)?,
+        ));
+    }
+    Err(CliError::Usage(format!(
+        "--target {:?}: expected builtin or an http(s):// URL",
+        a.target
+    )))
+}
+
+/// Cases run at once on real time when `--jobs` is not given: most of a
+/// real-time case is waiting for the wall clock.
+const REAL_TIME_JOBS: usize = 32;
+
+/// How the run will go, for its first line.
+fn clock_note(clock: ClockControl, jobs: usize, max_wait: u64) -> String {
+    match clock {
+        ClockControl::Shared => "clock control, one case at a time".to_owned(),
+        ClockControl::PerCase => format!("clock control, {jobs} at a time"),
+        ClockControl::None => format!(
+            "real time: no clock control, waits up to {max_wait} s per case, {jobs} at a time"
+        ),
     }
 }
 

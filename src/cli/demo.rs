@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tokenrig::clock::{Clock, ClockOffset, Drift, DriftingClock, UnixTime, VirtualClock};
 use tokenrig::device::{C100, C200, Serial, Token, keygen};
-use tokenrig::harness::{self, http::Http, report};
+use tokenrig::harness::{self, RunOptions, http::Http, report};
 use tokenrig::otp::{Algorithm, Digits, OtpKey, TotpParams};
 use tokenrig::server::{self, ServeConfig};
 use tokenrig::sms::Outbox;
@@ -22,6 +22,7 @@ use tokenrig::store::{SecretSource, StoreSecret};
 use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
 
+use super::progress::Progress;
 use super::{CliError, write_lines};
 
 #[derive(Debug, Args)]
@@ -105,14 +106,16 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
         ),
         String::new(),
     ])?;
-    let mut target = Http::new(&url, &admin_token)
+    let target = Http::new(&url, &admin_token)
         .map_err(|e| CliError::Io(std::io::Error::other(e.to_string())))?;
+    let progress = Progress::new(cases.len());
     let results = harness::run(
-        &mut target,
+        vec![Box::new(target)],
         &cases,
-        args.seed,
-        super::conformance::progress(cases.len()),
+        &RunOptions::new(args.seed),
+        &progress,
     );
+    progress.finish();
     let _ = stop.send(());
     let _ = runtime.block_on(serving);
     write_lines([report::human(&url, &results).trim_end()])?;

@@ -13,6 +13,7 @@ mod devices;
 mod import;
 mod load;
 mod otp;
+mod progress;
 mod resync;
 mod serve;
 mod tokens;

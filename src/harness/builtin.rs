@@ -1,11 +1,16 @@
 //! The `builtin` target: tokenrig's own verifier in process, on a fresh
 //! SQLite file per case, deciding at the harness's virtual time. The same
-//! `Verifier` the server runs, minus HTTP.
+//! `Verifier` the server runs, minus HTTP. [`Builtin::on_wall_clock`]
+//! decides on the wall clock instead, as a verifier in production does:
+//! the real-time runner's in-process test bed.
 
 use tempfile::TempDir;
 
-use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict, inventory_csv};
-use crate::clock::UnixTime;
+use super::target::{
+    ClockControl, Offers, Started, Subject, Target, TargetError, TokenSpec, UserSpec, Verdict,
+    inventory_csv,
+};
+use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::device::Serial;
 use crate::inventory::{self, Format};
 use crate::sms::Outbox;
@@ -25,7 +30,9 @@ const LIGHT_HASH: HashParams = HashParams {
 
 pub struct Builtin {
     policy: Policy,
+    /// The instant the harness set; ignored on the wall clock.
     now: UnixTime,
+    wall_clock: bool,
     /// The current case's store and the directory holding it.
     case: Option<(Verifier, TempDir)>,
 }
@@ -35,7 +42,25 @@ impl Builtin {
         Builtin {
             policy,
             now: UnixTime::EPOCH,
+            wall_clock: false,
             case: None,
+        }
+    }
+
+    /// Decides on the system clock, offering no clock control.
+    pub fn on_wall_clock(policy: Policy) -> Builtin {
+        Builtin {
+            wall_clock: true,
+            ..Builtin::new(policy)
+        }
+    }
+
+    /// The instant to decide at.
+    fn now(&self) -> UnixTime {
+        if self.wall_clock {
+            SystemClock.now()
+        } else {
+            self.now
         }
     }
 
@@ -64,21 +89,23 @@ fn verdict(result: Result<Outcome, StoreError>) -> Result<Verdict, TargetError> 
     }
 }
 
-/// A replacement step's result as a verdict (`ok` carries `value`).
-fn step<T>(
-    result: Result<T, ReplacementError>,
-    value: impl FnOnce(T) -> String,
-) -> Result<Verdict, TargetError> {
+/// A replacement step's result: its value, or the reason it was refused.
+fn step<T>(result: Result<T, ReplacementError>) -> Result<Result<T, String>, TargetError> {
     match result {
-        Ok(v) => Ok(Verdict {
-            accepted: true,
-            reason: value(v),
-        }),
-        Err(ReplacementError::Rejected(reason)) => Ok(Verdict::rejected(reason.code())),
-        Err(ReplacementError::UnknownAttempt) => Ok(Verdict::rejected("unknown_attempt")),
-        Err(ReplacementError::NotActiveDevice(_)) => Ok(Verdict::rejected("not_active_device")),
+        Ok(v) => Ok(Ok(v)),
+        Err(ReplacementError::Rejected(reason)) => Ok(Err(reason.code().to_owned())),
+        Err(ReplacementError::UnknownAttempt) => Ok(Err("unknown_attempt".to_owned())),
+        Err(ReplacementError::NotActiveDevice(_)) => Ok(Err("not_active_device".to_owned())),
         Err(e) => Err(failed(e)),
     }
+}
+
+/// A later replacement step's result as a verdict.
+fn step_verdict<T>(result: Result<T, ReplacementError>) -> Result<Verdict, TargetError> {
+    Ok(match step(result)? {
+        Ok(_) => Verdict::accepted(),
+        Err(reason) => Verdict::rejected(reason),
+    })
 }
 
 impl Target for Builtin {
@@ -86,8 +113,12 @@ impl Target for Builtin {
         "builtin".to_owned()
     }
 
-    fn clock_control(&self) -> bool {
-        true
+    fn offers(&self) -> Offers {
+        Offers::everything(if self.wall_clock {
+            ClockControl::None
+        } else {
+            ClockControl::PerCase
+        })
     }
 
     fn begin_case(&mut self) -> Result<(), TargetError> {
@@ -110,7 +141,7 @@ impl Target for Builtin {
         let entries = inventory::parse(csv.as_bytes(), Format::Csv, None).map_err(failed)?;
         self.verifier()?
             .store
-            .import(&entries, self.now)
+            .import(&entries, self.now())
             .map(|_| ())
             .map_err(failed)
     }
@@ -121,22 +152,22 @@ impl Target for Builtin {
         let hash = PasswordHash::new_with_params(&user.password, LIGHT_HASH).map_err(failed)?;
         self.verifier()?
             .store
-            .add_user(&User::new(user.tax_code, phone, code, hash), self.now)
+            .add_user(&User::new(user.tax_code, phone, code, hash), self.now())
             .map_err(failed)
     }
 
     fn assign(&mut self, user: &TaxCode, serial: Serial) -> Result<(), TargetError> {
         self.verifier()?
             .store
-            .assign(user, serial, self.now)
+            .assign(user, serial, self.now())
             .map_err(failed)
     }
 
     fn validate(&mut self, subject: &Subject, otp: &str) -> Result<Verdict, TargetError> {
         let v = self.verifier()?;
         verdict(match subject {
-            Subject::Serial(serial) => v.check_serial(*serial, otp, self.now),
-            Subject::User(user) => v.check_user(user, otp, self.now),
+            Subject::Serial(serial) => v.check_serial(*serial, otp, self.now()),
+            Subject::User(user) => v.check_user(user, otp, self.now()),
             Subject::UserCode(_) => {
                 return Err(TargetError::Failed(
                     "validate takes a serial or a user".to_owned(),
@@ -153,9 +184,9 @@ impl Target for Builtin {
     ) -> Result<Verdict, TargetError> {
         let v = self.verifier()?;
         verdict(match subject {
-            Subject::Serial(serial) => v.resync_serial(*serial, otp1, otp2, self.now),
+            Subject::Serial(serial) => v.resync_serial(*serial, otp1, otp2, self.now()),
             Subject::UserCode(code) => match UserCode::parse(code) {
-                Ok(code) => v.resync_user_code(&code, otp1, otp2, self.now),
+                Ok(code) => v.resync_user_code(&code, otp1, otp2, self.now()),
                 Err(_) => return Ok(Verdict::rejected("unknown_user_code")),
             },
             Subject::User(_) => {
@@ -169,7 +200,7 @@ impl Target for Builtin {
     fn unlock(&mut self, serial: Serial) -> Result<(), TargetError> {
         self.verifier()?
             .store
-            .unlock(serial, self.now)
+            .unlock(serial, self.now())
             .map(|_| ())
             .map_err(failed)
     }
@@ -179,12 +210,14 @@ impl Target for Builtin {
         user: &TaxCode,
         password: &str,
         old: Serial,
-    ) -> Result<Verdict, TargetError> {
-        let now = self.now;
+    ) -> Result<Started, TargetError> {
+        let now = self.now();
         let v = self.verifier()?;
-        step(
-            v.start_replacement(&Outbox, user, password, old, now),
-            |id| id.as_str().to_owned(),
+        Ok(
+            match step(v.start_replacement(&Outbox, user, password, old, now))? {
+                Ok(id) => Started::Attempt(id.as_str().to_owned()),
+                Err(reason) => Started::Rejected(reason),
+            },
         )
     }
 
@@ -202,30 +235,30 @@ impl Target for Builtin {
     }
 
     fn replace_sms_code(&mut self, attempt: &str, code: &str) -> Result<Verdict, TargetError> {
-        let now = self.now;
+        let now = self.now();
         let v = self.verifier()?;
         let result = attempt
             .parse::<AttemptId>()
             .and_then(|id| v.replacement_sms_code(&id, code, now));
-        step(result, |()| "ok".to_owned())
+        step_verdict(result)
     }
 
     fn replace_device(&mut self, attempt: &str, serial: &str) -> Result<Verdict, TargetError> {
-        let now = self.now;
+        let now = self.now();
         let v = self.verifier()?;
         let result = attempt
             .parse::<AttemptId>()
             .and_then(|id| v.replacement_device(&id, serial, now));
-        step(result, |n| n.to_string())
+        step_verdict(result)
     }
 
     fn replace_otps(&mut self, attempt: &str, otps: &[String]) -> Result<Verdict, TargetError> {
-        let now = self.now;
+        let now = self.now();
         let v = self.verifier()?;
         let otps: Vec<&str> = otps.iter().map(String::as_str).collect();
         let result = attempt
             .parse::<AttemptId>()
             .and_then(|id| v.replacement_otps(&id, &otps, now));
-        step(result, |s| s.as_str().to_owned())
+        step_verdict(result)
     }
 }

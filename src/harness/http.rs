@@ -9,7 +9,10 @@
 
 use serde_json::{Value, json};
 
-use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict, inventory_csv};
+use super::target::{
+    ClockControl, Offers, Started, Subject, Target, TargetError, TokenSpec, UserSpec, Verdict,
+    inventory_csv,
+};
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::user::TaxCode;
@@ -116,22 +119,19 @@ impl Http {
         }
     }
 
-    /// A replacement step: 2xx accepted, a 4xx with a reason rejected.
+    /// A replacement step: a 2xx is accepted with its answer, a 4xx with a
+    /// reason is rejected with it.
     fn replacement_step(
         &self,
         path: &str,
         body: Value,
-        value: impl FnOnce(&Value) -> String,
-    ) -> Result<Verdict, TargetError> {
+    ) -> Result<Result<Value, String>, TargetError> {
         let (status, answer) = self.request("POST", path, Some(Body::Json(&body)))?;
         match status {
-            200..=299 => Ok(Verdict {
-                accepted: true,
-                reason: value(&answer),
-            }),
-            404 if answer.get("reason").is_none() => Ok(Verdict::rejected("unknown_attempt")),
+            200..=299 => Ok(Ok(answer)),
+            404 if answer.get("reason").is_none() => Ok(Err("unknown_attempt".to_owned())),
             400..=499 => match answer["reason"].as_str() {
-                Some(reason) => Ok(Verdict::rejected(reason)),
+                Some(reason) => Ok(Err(reason.to_owned())),
                 None => Err(TargetError::Failed(format!(
                     "POST {path}: HTTP {status}: {}",
                     answer["error"].as_str().unwrap_or("")
@@ -139,6 +139,14 @@ impl Http {
             },
             _ => Err(TargetError::Failed(format!("POST {path}: HTTP {status}"))),
         }
+    }
+}
+
+/// A replacement step's answer as a verdict.
+fn step_verdict(answer: Result<Value, String>) -> Verdict {
+    match answer {
+        Ok(_) => Verdict::accepted(),
+        Err(reason) => Verdict::rejected(reason),
     }
 }
 
@@ -167,8 +175,12 @@ impl Target for Http {
         self.base.clone()
     }
 
-    fn clock_control(&self) -> bool {
-        self.test_clock
+    fn offers(&self) -> Offers {
+        Offers::everything(if self.test_clock {
+            ClockControl::Shared
+        } else {
+            ClockControl::None
+        })
     }
 
     fn begin_case(&mut self) -> Result<(), TargetError> {
@@ -262,10 +274,11 @@ impl Target for Http {
         user: &TaxCode,
         password: &str,
         old: Serial,
-    ) -> Result<Verdict, TargetError> {
+    ) -> Result<Started, TargetError> {
         let body = json!({"user": user.as_str(), "password": password, "old_serial": old.as_str()});
-        self.replacement_step("/v1/replacements", body, |answer| {
-            answer["id"].as_str().unwrap_or("").to_owned()
+        Ok(match self.replacement_step("/v1/replacements", body)? {
+            Ok(answer) => Started::Attempt(answer["id"].as_str().unwrap_or("").to_owned()),
+            Err(reason) => Started::Rejected(reason),
         })
     }
 
@@ -288,23 +301,23 @@ impl Target for Http {
         self.replacement_step(
             &format!("/v1/replacements/{attempt}/sms-code"),
             json!({"code": code}),
-            |_| "ok".to_owned(),
         )
+        .map(step_verdict)
     }
 
     fn replace_device(&mut self, attempt: &str, serial: &str) -> Result<Verdict, TargetError> {
         self.replacement_step(
             &format!("/v1/replacements/{attempt}/device"),
             json!({"serial": serial}),
-            |answer| answer["otps_required"].to_string(),
         )
+        .map(step_verdict)
     }
 
     fn replace_otps(&mut self, attempt: &str, otps: &[String]) -> Result<Verdict, TargetError> {
         self.replacement_step(
             &format!("/v1/replacements/{attempt}/otps"),
             json!({"otps": otps}),
-            |answer| answer["new_serial"].as_str().unwrap_or("").to_owned(),
         )
+        .map(step_verdict)
     }
 }

@@ -11,12 +11,15 @@
 
 pub mod builtin;
 pub mod http;
+pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod target;
 
 pub use builtin::Builtin;
-pub use runner::{CaseResult, Status, run, run_case};
+pub use runner::{CaseResult, Observer, Quiet, RunOptions, Status, run, run_case};
 pub use scenario::{Case, ScenarioError, load};
-pub use target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict};
+pub use target::{
+    ClockControl, Offers, Started, Subject, Target, TargetError, TokenSpec, UserSpec, Verdict,
+};

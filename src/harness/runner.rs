@@ -5,14 +5,26 @@
 //! Devices are the `device` models (C100, C200 on a drifting quartz, USB)
 //! on a virtual clock; codes a step computes rather than presses (a time
 //! token `skip` steps away, a wrong code) come from the same key with the
-//! OTP core.
+//! OTP core. Before a case runs, [`plan::schedule`] decides from the
+//! scenario whether the target can run it and on which clock; on real
+//! time the case's virtual clock follows the planned wall-clock instants.
+//!
+//! Cases are independent (their own serials, keys and users), so [`run`]
+//! runs them on as many threads as it is given targets.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::scenario::{By, Case, CodeChoice, DeviceSpec, Kind, Pair, Step};
-use super::target::{Subject, Target, TargetError, TokenSpec, UserSpec, Verdict};
+use super::plan::{self, LATENESS, Schedule};
+use super::scenario::{
+    By, Case, CodeChoice, DeviceSpec, Expect, Kind, Pair, PasswordChoice, SmsChoice, Step,
+};
+use super::target::{
+    ClockControl, Started, Subject, Target, TargetError, TokenSpec, UserSpec, Verdict,
+};
 use crate::clock::{Clock, ClockOffset, Drift, DriftingClock, SystemClock, UnixTime, VirtualClock};
 use crate::device::{C100, C200, Model, Serial, Token, UsbToken, keygen};
 use crate::otp::{Algorithm, Digits, OtpKey, SecretKey, TimeStep, TotpParams};
@@ -50,44 +62,121 @@ pub struct CaseResult {
     pub duration: Duration,
 }
 
-/// Why a step stopped the case.
-enum Stop {
-    Mismatch(String),
-    Target(TargetError),
-    /// The scenario asked for something impossible at run time.
-    Scenario(String),
+/// How a run is made.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Keys, serials and users derive from it: the same seed replays a run.
+    pub seed: u64,
+    /// Without clock control, the most a case may wait in real time for
+    /// its `advance`s; a case that moves the clock further is unsupported.
+    pub max_wait: Duration,
 }
 
-impl From<TargetError> for Stop {
-    fn from(e: TargetError) -> Stop {
-        Stop::Target(e)
+impl RunOptions {
+    pub fn new(seed: u64) -> RunOptions {
+        RunOptions {
+            seed,
+            max_wait: Duration::from_secs(120),
+        }
     }
 }
 
-/// Runs `cases` in order; `seed` makes keys, serials and users (unique
-/// to the run, reproducible with the same seed). `progress` is called
-/// after each case.
+/// What a run reports while it goes; every method has a silent default.
+pub trait Observer: Sync {
+    /// A case starts waiting `how_long` for the wall clock (a phase, an
+    /// advance).
+    fn waiting(&self, _id: &str, _how_long: Duration) {}
+    /// The wait is over.
+    fn resumed(&self, _id: &str) {}
+    fn finished(&self, _result: &CaseResult) {}
+}
+
+/// Reports nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// Runs `cases`, one thread per target in `targets` (each its own
+/// connection to the same verifier), and returns the results in suite
+/// order. A target whose one clock the harness sets
+/// ([`ClockControl::Shared`]) runs cases one at a time, on the first
+/// target only. Cases that wait longest start first, so a real-time run
+/// takes about as long as its longest case.
 pub fn run(
-    target: &mut dyn Target,
+    mut targets: Vec<Box<dyn Target>>,
     cases: &[Case],
-    seed: u64,
-    mut progress: impl FnMut(&CaseResult),
+    options: &RunOptions,
+    observer: &dyn Observer,
 ) -> Vec<CaseResult> {
-    cases
-        .iter()
-        .enumerate()
-        .map(|(index, case)| {
-            let result = run_case(target, case, seed, index as u64);
-            progress(&result);
-            result
+    if targets
+        .first()
+        .is_some_and(|t| t.offers().clock == ClockControl::Shared)
+    {
+        targets.truncate(1);
+    }
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    if let Some(first) = targets.first() {
+        let offers = first.offers();
+        let waits = |case: &Case| match plan::schedule(case, &offers, options.max_wait) {
+            Ok(Schedule::RealTime(rt)) => rt.waits,
+            _ => Duration::ZERO,
+        };
+        order.sort_by_key(|&i| std::cmp::Reverse(waits(&cases[i])));
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<CaseResult>>> = Mutex::new(vec![None; cases.len()]);
+    std::thread::scope(|scope| {
+        for target in targets.iter_mut() {
+            let (next, results, order) = (&next, &results, &order);
+            scope.spawn(move || {
+                while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = run_case(
+                        target.as_mut(),
+                        &cases[index],
+                        index as u64,
+                        options,
+                        observer,
+                    );
+                    observer.finished(&result);
+                    if let Ok(mut all) = results.lock() {
+                        all[index] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .zip(cases)
+        .map(|(result, case)| {
+            result.unwrap_or_else(|| CaseResult {
+                id: case.id.clone(),
+                description: case.description.clone(),
+                status: Status::Error,
+                detail: Some("not run: no target to run it on".to_owned()),
+                duration: Duration::ZERO,
+            })
         })
         .collect()
 }
 
-/// Runs one case on a fresh slate of the target.
-pub fn run_case(target: &mut dyn Target, case: &Case, seed: u64, index: u64) -> CaseResult {
+/// Runs one case on a fresh slate of the target; `index` (its place in
+/// the suite) makes its serials and keys distinct from every other case's.
+pub fn run_case(
+    target: &mut dyn Target,
+    case: &Case,
+    index: u64,
+    options: &RunOptions,
+    observer: &dyn Observer,
+) -> CaseResult {
     let started = Instant::now();
-    let outcome = execute(target, case, seed, index);
+    let outcome = plan::schedule(case, &target.offers(), options.max_wait)
+        .map_err(|why| Stop::Target(TargetError::Unsupported(why)))
+        .and_then(|schedule| {
+            CaseRun::set_up(target, case, schedule, options.seed, index, observer)?.steps(case)
+        });
     let (status, detail) = match outcome {
         Ok(()) => (Status::Pass, None),
         Err(Stop::Mismatch(why)) => (Status::Fail, Some(why)),
@@ -101,6 +190,20 @@ pub fn run_case(target: &mut dyn Target, case: &Case, seed: u64, index: u64) -> 
         status,
         detail,
         duration: started.elapsed(),
+    }
+}
+
+/// Why a step stopped the case.
+enum Stop {
+    Mismatch(String),
+    Target(TargetError),
+    /// The scenario asked for something impossible at run time.
+    Scenario(String),
+}
+
+impl From<TargetError> for Stop {
+    fn from(e: TargetError) -> Stop {
+        Stop::Target(e)
     }
 }
 
@@ -324,296 +427,447 @@ fn build_device(
     })
 }
 
-fn check(
-    step_no: usize,
-    what: &str,
-    expect: &super::scenario::Expect,
-    got: &Verdict,
-) -> Result<(), Stop> {
-    if expect.met_by(got.accepted, &got.reason) {
-        return Ok(());
-    }
-    let found = if got.accepted {
-        "accepted".to_owned()
-    } else {
-        format!("rejected: {}", got.reason)
-    };
-    Err(Stop::Mismatch(format!(
-        "step {step_no} ({what}): expected {expect}, got {found}"
-    )))
+/// How a case's clock moves.
+enum Timing {
+    /// The target's clock is the case's; the runner sets it before each
+    /// step.
+    Virtual,
+    /// The target decides on the wall clock; the case began at `begin`
+    /// and each step runs at its planned instant, `planned` after it.
+    Wall { begin: UnixTime, planned: Duration },
 }
 
-fn execute(target: &mut dyn Target, case: &Case, seed: u64, index: u64) -> Result<(), Stop> {
-    let clock_control = target.clock_control();
-    if !clock_control && case.steps.iter().any(|s| matches!(s, Step::Advance { .. })) {
-        return Err(Stop::Target(TargetError::Unsupported(
-            "moves the clock; the target has no clock control".to_owned(),
-        )));
-    }
-    let start = if clock_control {
-        UnixTime::from_secs(case.start)
-    } else {
-        SystemClock.now()
-    };
-    let clock = VirtualClock::new(start);
-    target.begin_case()?;
-    target.set_time(clock.now())?;
+/// One case under way: its devices, users and clock, a method per step.
+struct CaseRun<'t> {
+    target: &'t mut dyn Target,
+    observer: &'t dyn Observer,
+    id: &'t str,
+    clock: VirtualClock,
+    timing: Timing,
+    devices: BTreeMap<String, Device>,
+    users: BTreeMap<String, User>,
+    /// The step under way, from 1, for messages.
+    n: usize,
+}
 
-    // Devices: unique serials and derived keys per run and case.
-    let case_seed = mix(seed ^ mix(index));
-    let mut devices: BTreeMap<String, Device> = BTreeMap::new();
-    let mut tokens = Vec::new();
-    for (i, (name, spec)) in case.devices.iter().enumerate() {
-        let i = i as u64;
-        let serial = keygen::serial_from_seed(model(spec.kind), case_seed, i);
-        let key = match &spec.key {
-            Some(hex) => SecretKey::from_hex(hex)
-                .map_err(|e| Stop::Scenario(format!("devices.{name}.key: {e}")))?,
-            None => {
-                let len = match algorithm(spec)? {
-                    Algorithm::Sha1 => 20,
-                    Algorithm::Sha256 => 32,
-                    Algorithm::Sha512 => 64,
-                };
-                keygen::key_from_seed(case_seed, i, len)
-            }
-        };
-        tokens.push(TokenSpec {
-            serial,
-            model: model(spec.kind),
-            key_hex: data_encoding::HEXLOWER.encode(key.as_bytes()),
-            algorithm: algorithm(spec)?.name(),
-            digits: spec.digits,
-            step: (spec.kind == Kind::C200).then(|| spec.step.unwrap_or(60)),
-            counter: spec.counter,
-        });
-        devices.insert(name.clone(), build_device(spec, serial, key, &clock)?);
-    }
-    target.import(&tokens)?;
-
-    let mut users: BTreeMap<String, User> = BTreeMap::new();
-    for (i, (name, spec)) in case.users.iter().enumerate() {
-        let n = mix(case_seed ^ (0x7573_6572 + i as u64));
-        let tax_code = match &spec.tax_code {
-            Some(s) => TaxCode::parse(s)
-                .map_err(|e| Stop::Scenario(format!("users.{name}.tax_code: {e}")))?,
-            None => TaxCode::synthetic(n),
-        };
-        let user = UserSpec {
-            tax_code,
-            phone: spec
-                .phone
-                .clone()
-                .unwrap_or_else(|| format!("+393{:09}", n % 1_000_000_000)),
-            user_code: spec
-                .user_code
-                .clone()
-                .unwrap_or_else(|| format!("UC{:08X}", n >> 32)),
-            password: spec
-                .password
-                .clone()
-                .unwrap_or_else(|| "conformance-password-1".to_owned()),
-        };
-        target.add_user(&user)?;
-        if let Some(device) = &spec.device {
-            target.assign(&user.tax_code, devices[device].serial)?;
+impl<'t> CaseRun<'t> {
+    /// Puts the case's tokens and users into the target, then starts its
+    /// clock: at its start under clock control, at a moment the plan
+    /// allows on real time.
+    fn set_up(
+        target: &'t mut dyn Target,
+        case: &'t Case,
+        schedule: Schedule,
+        seed: u64,
+        index: u64,
+        observer: &'t dyn Observer,
+    ) -> Result<CaseRun<'t>, Stop> {
+        target.begin_case()?;
+        if let Schedule::Virtual { start } = schedule {
+            target.set_time(start)?;
         }
-        users.insert(
-            name.clone(),
-            User {
-                spec: user,
-                device: spec.device.clone(),
-                attempt: None,
-            },
-        );
-    }
-
-    for (i, step) in case.steps.iter().enumerate() {
-        let n = i + 1;
-        if !clock_control {
-            clock.set(SystemClock.now());
-        }
-        target.set_time(clock.now())?;
-        let holder =
-            |users: &BTreeMap<String, User>, device: &str| -> Result<(TaxCode, String), Stop> {
-                users
-                    .values()
-                    .find(|u| u.device.as_deref() == Some(device))
-                    .map(|u| (u.spec.tax_code, u.spec.user_code.clone()))
-                    .ok_or_else(|| {
-                        Stop::Scenario(format!("step {n}: nobody holds device {device:?} now"))
-                    })
+        // Unique serials and derived keys per run and case.
+        let case_seed = mix(seed ^ mix(index));
+        let mut keys = Vec::with_capacity(case.devices.len());
+        let mut tokens = Vec::with_capacity(case.devices.len());
+        for (i, (name, spec)) in case.devices.iter().enumerate() {
+            let i = i as u64;
+            let serial = keygen::serial_from_seed(model(spec.kind), case_seed, i);
+            let key = match &spec.key {
+                Some(hex) => SecretKey::from_hex(hex)
+                    .map_err(|e| Stop::Scenario(format!("devices.{name}.key: {e}")))?,
+                None => {
+                    let len = match algorithm(spec)? {
+                        Algorithm::Sha1 => 20,
+                        Algorithm::Sha256 => 32,
+                        Algorithm::Sha512 => 64,
+                    };
+                    keygen::key_from_seed(case_seed, i, len)
+                }
             };
-        match step {
-            Step::Press { device, count } => {
-                let d = devices.get_mut(device).ok_or_else(|| unknown(device))?;
-                for _ in 0..*count {
-                    d.press()?;
-                }
-            }
-            Step::Advance {
-                seconds,
-                hours,
-                days,
-            } => {
-                let total = seconds + hours * 3600 + days * 86_400;
-                clock.advance(Duration::from_secs(total));
-            }
-            Step::Validate {
-                device,
-                by,
-                code,
-                skip,
-                expect,
-            } => {
-                let subject = match by {
-                    By::Serial => Subject::Serial(devices[device].serial),
-                    By::User => Subject::User(holder(&users, device)?.0),
-                    By::UserCode => {
-                        return Err(Stop::Scenario(format!(
-                            "step {n}: validate is by serial or user"
-                        )));
-                    }
-                };
-                let d = devices.get_mut(device).ok_or_else(|| unknown(device))?;
-                let otp = match code {
-                    CodeChoice::Next => d.next(*skip)?,
-                    CodeChoice::Last => d.last.clone().ok_or_else(|| {
-                        Stop::Scenario(format!("step {n}: code = last, but {device} showed none"))
-                    })?,
-                    CodeChoice::Wrong => d.wrong()?,
-                    CodeChoice::Literal(s) => s.clone(),
-                };
-                let got = target.validate(&subject, &otp)?;
-                check(n, &format!("validate {device}"), expect, &got)?;
-            }
-            Step::Fail { device, count, by } => {
-                let subject = match by {
-                    By::User => Subject::User(holder(&users, device)?.0),
-                    _ => Subject::Serial(devices[device].serial),
-                };
-                let wrong = devices[device].wrong()?;
-                for _ in 0..*count {
-                    let got = target.validate(&subject, &wrong)?;
-                    if got.accepted {
-                        return Err(Stop::Mismatch(format!(
-                            "step {n} (fail {device}): a wrong code was accepted"
-                        )));
-                    }
-                }
-            }
-            Step::Resync {
-                device,
-                by,
-                skip,
-                pair,
-                user_code,
-                expect,
-            } => {
-                let subject = match (by, user_code) {
-                    (_, Some(code)) => Subject::UserCode(code.clone()),
-                    (By::Serial, None) => Subject::Serial(devices[device].serial),
-                    (_, None) => Subject::UserCode(holder(&users, device)?.1),
-                };
-                let d = devices.get_mut(device).ok_or_else(|| unknown(device))?;
-                let codes = d.pair(*pair, *skip)?;
-                let (a, b) = match codes.as_slice() {
-                    [a, b] => (a.clone(), b.clone()),
-                    _ => {
-                        return Err(Stop::Scenario(format!(
-                            "step {n}: a resync takes two codes"
-                        )));
-                    }
-                };
-                let got = target.resync(&subject, &a, &b)?;
-                check(n, &format!("resync {device}"), expect, &got)?;
-            }
-            Step::Unlock { device } => {
-                target.unlock(devices[device].serial)?;
-            }
-            Step::ReplaceStart {
-                user,
-                password,
-                expect,
-            } => {
-                let u = users.get_mut(user).ok_or_else(|| unknown(user))?;
-                let old = u
-                    .device
-                    .as_ref()
-                    .map(|d| devices[d].serial)
-                    .ok_or_else(|| Stop::Scenario(format!("step {n}: {user} holds no device")))?;
-                let password = if password == "right" {
-                    u.spec.password.clone()
-                } else {
-                    password.clone()
-                };
-                let got = target.replace_start(&u.spec.tax_code, &password, old)?;
-                if got.accepted {
-                    u.attempt = Some(got.reason.clone());
-                }
-                check(n, &format!("replace_start {user}"), expect, &got)?;
-            }
-            Step::ReplaceSms { user, code, expect } => {
-                let u = users.get(user).ok_or_else(|| unknown(user))?;
-                let attempt = attempt_of(u);
-                let typed = match code.as_str() {
-                    "right" => target.latest_sms_code(&u.spec.phone)?,
-                    "wrong" => {
-                        let right = target.latest_sms_code(&u.spec.phone)?;
-                        let mut digits = right.into_bytes();
-                        let last = digits.len().saturating_sub(1);
-                        if let Some(d) = digits.get_mut(last) {
-                            *d = b'0' + (*d - b'0' + 1) % 10;
-                        }
-                        String::from_utf8(digits).unwrap_or_default()
-                    }
-                    literal => literal.to_owned(),
-                };
-                let got = target.replace_sms_code(&attempt, &typed)?;
-                check(n, &format!("replace_sms {user}"), expect, &got)?;
-            }
-            Step::ReplaceDevice {
-                user,
-                device,
+            tokens.push(TokenSpec {
                 serial,
-                expect,
-            } => {
-                let u = users.get(user).ok_or_else(|| unknown(user))?;
-                let attempt = attempt_of(u);
-                let typed = match (device, serial) {
-                    (Some(d), _) => devices[d].serial.as_str().to_owned(),
-                    (None, Some(s)) => s.clone(),
-                    (None, None) => String::new(),
-                };
-                let got = target.replace_device(&attempt, &typed)?;
-                check(n, &format!("replace_device {user}"), expect, &got)?;
+                model: model(spec.kind),
+                key_hex: data_encoding::HEXLOWER.encode(key.as_bytes()),
+                algorithm: algorithm(spec)?.name(),
+                digits: spec.digits,
+                step: (spec.kind == Kind::C200).then(|| spec.step.unwrap_or(60)),
+                counter: spec.counter,
+            });
+            keys.push((name, spec, serial, key));
+        }
+        target.import(&tokens)?;
+
+        let mut users = BTreeMap::new();
+        for (i, (name, spec)) in case.users.iter().enumerate() {
+            let n = mix(case_seed ^ (0x7573_6572 + i as u64));
+            let tax_code = match &spec.tax_code {
+                Some(s) => TaxCode::parse(s)
+                    .map_err(|e| Stop::Scenario(format!("users.{name}.tax_code: {e}")))?,
+                None => TaxCode::synthetic(n),
+            };
+            let user = UserSpec {
+                tax_code,
+                phone: spec
+                    .phone
+                    .clone()
+                    .unwrap_or_else(|| format!("+393{:09}", n % 1_000_000_000)),
+                user_code: spec
+                    .user_code
+                    .clone()
+                    .unwrap_or_else(|| format!("UC{:08X}", n >> 32)),
+                password: spec
+                    .password
+                    .clone()
+                    .unwrap_or_else(|| "conformance-password-1".to_owned()),
+            };
+            target.add_user(&user)?;
+            if let Some(device) = &spec.device {
+                let serial = keys
+                    .iter()
+                    .find(|(d, ..)| *d == device)
+                    .map(|(_, _, serial, _)| *serial)
+                    .ok_or_else(|| unknown(device))?;
+                target.assign(&user.tax_code, serial)?;
             }
-            Step::ReplaceOtps {
-                user,
-                device,
-                pair,
-                skip,
-                expect,
-            } => {
-                let attempt = attempt_of(users.get(user).ok_or_else(|| unknown(user))?);
-                let d = devices.get_mut(device).ok_or_else(|| unknown(device))?;
-                let pair = pair.unwrap_or(if d.time.is_some() {
-                    Pair::One
-                } else {
-                    Pair::Consecutive
-                });
-                let codes = d.pair(pair, *skip)?;
-                let got = target.replace_otps(&attempt, &codes)?;
-                if got.accepted {
-                    if let Some(u) = users.get_mut(user) {
-                        u.device = Some(device.clone());
+            users.insert(
+                name.clone(),
+                User {
+                    spec: user,
+                    device: spec.device.clone(),
+                    attempt: None,
+                },
+            );
+        }
+
+        let (begin, timing) = match schedule {
+            Schedule::Virtual { start } => (start, Timing::Virtual),
+            Schedule::RealTime(rt) => {
+                let begin = loop {
+                    let now = SystemClock.now();
+                    let wait = rt.wait_from(now);
+                    if wait.is_zero() {
+                        break now;
                     }
+                    observer.waiting(&case.id, wait);
+                    std::thread::sleep(wait + Duration::from_millis(1));
+                    observer.resumed(&case.id);
+                };
+                (
+                    begin,
+                    Timing::Wall {
+                        begin,
+                        planned: Duration::ZERO,
+                    },
+                )
+            }
+        };
+        // The devices start with the case's clock, so a drifting quartz
+        // drifts from the case's first instant.
+        let clock = VirtualClock::new(begin);
+        let mut devices = BTreeMap::new();
+        for (name, spec, serial, key) in keys {
+            devices.insert(name.clone(), build_device(spec, serial, key, &clock)?);
+        }
+        Ok(CaseRun {
+            target,
+            observer,
+            id: &case.id,
+            clock,
+            timing,
+            devices,
+            users,
+            n: 0,
+        })
+    }
+
+    fn steps(mut self, case: &Case) -> Result<(), Stop> {
+        for (i, step) in case.steps.iter().enumerate() {
+            self.n = i + 1;
+            self.tick()?;
+            match step {
+                Step::Press { device, count } => self.press(device, *count)?,
+                Step::Advance { .. } => self.advance(step.advance()),
+                Step::Validate {
+                    device,
+                    by,
+                    code,
+                    skip,
+                    expect,
+                } => self.validate(device, *by, code, *skip, expect)?,
+                Step::Fail { device, count, by } => self.fail(device, *count, *by)?,
+                Step::Resync {
+                    device,
+                    by,
+                    skip,
+                    pair,
+                    user_code,
+                    expect,
+                } => self.resync(device, *by, *skip, *pair, user_code.as_deref(), expect)?,
+                Step::Unlock { device } => {
+                    let serial = self.device(device)?.serial;
+                    self.target.unlock(serial)?;
                 }
-                check(n, &format!("replace_otps {user}"), expect, &got)?;
+                Step::ReplaceStart {
+                    user,
+                    password,
+                    expect,
+                } => self.replace_start(user, password, expect)?,
+                Step::ReplaceSms { user, code, expect } => self.replace_sms(user, code, expect)?,
+                Step::ReplaceDevice {
+                    user,
+                    device,
+                    serial,
+                    expect,
+                } => self.replace_device(user, device.as_deref(), serial.as_deref(), expect)?,
+                Step::ReplaceOtps {
+                    user,
+                    device,
+                    pair,
+                    skip,
+                    expect,
+                } => self.replace_otps(user, device, *pair, *skip, expect)?,
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Brings the clocks to the step's instant: the target's under clock
+    /// control; on real time, the wall clock is waited for, and a step
+    /// that would reach the target too late for the plan stops the case
+    /// as an error (it says nothing about the target's conformance).
+    fn tick(&mut self) -> Result<(), Stop> {
+        let Timing::Wall { begin, planned } = self.timing else {
+            return Ok(self.target.set_time(self.clock.now())?);
+        };
+        let instant = begin.saturating_add(planned);
+        let now = SystemClock.now();
+        if let Some(wait) = instant.duration_since(now).filter(|w| !w.is_zero()) {
+            self.observer.waiting(self.id, wait);
+            std::thread::sleep(wait);
+            self.observer.resumed(self.id);
+        } else if let Some(late) = now.duration_since(instant).filter(|l| *l > LATENESS) {
+            return Err(Stop::Target(TargetError::Failed(format!(
+                "step {}: on real time it ran {:.1} s after its planned instant (more than {} s), so the time steps it reads are no longer certain; rerun, or use a target with clock control",
+                self.n,
+                late.as_secs_f64(),
+                LATENESS.as_secs()
+            ))));
+        }
+        self.clock.set(instant);
+        Ok(())
+    }
+
+    fn advance(&mut self, by: Duration) {
+        match &mut self.timing {
+            Timing::Virtual => self.clock.advance(by),
+            Timing::Wall { planned, .. } => *planned += by,
+        }
+    }
+
+    fn device(&mut self, name: &str) -> Result<&mut Device, Stop> {
+        self.devices.get_mut(name).ok_or_else(|| unknown(name))
+    }
+
+    fn user(&mut self, name: &str) -> Result<&mut User, Stop> {
+        self.users.get_mut(name).ok_or_else(|| unknown(name))
+    }
+
+    /// The tax code and user code of whoever holds `device` now.
+    fn holder(&self, device: &str) -> Result<(TaxCode, String), Stop> {
+        self.users
+            .values()
+            .find(|u| u.device.as_deref() == Some(device))
+            .map(|u| (u.spec.tax_code, u.spec.user_code.clone()))
+            .ok_or_else(|| {
+                Stop::Scenario(format!(
+                    "step {}: nobody holds device {device:?} now",
+                    self.n
+                ))
+            })
+    }
+
+    /// Compares an answer with the step's expectation.
+    fn check(&self, what: &str, expect: &Expect, got: &Verdict) -> Result<(), Stop> {
+        if expect.met_by(got.accepted, &got.reason) {
+            return Ok(());
+        }
+        let found = if got.accepted {
+            "accepted".to_owned()
+        } else {
+            format!("rejected: {}", got.reason)
+        };
+        Err(Stop::Mismatch(format!(
+            "step {} ({what}): expected {expect}, got {found}",
+            self.n
+        )))
+    }
+
+    fn press(&mut self, device: &str, count: u64) -> Result<(), Stop> {
+        let d = self.device(device)?;
+        for _ in 0..count {
+            d.press()?;
+        }
+        Ok(())
+    }
+
+    fn validate(
+        &mut self,
+        device: &str,
+        by: By,
+        code: &CodeChoice,
+        skip: i64,
+        expect: &Expect,
+    ) -> Result<(), Stop> {
+        let n = self.n;
+        let subject = match by {
+            By::Serial => Subject::Serial(self.device(device)?.serial),
+            By::User => Subject::User(self.holder(device)?.0),
+            By::UserCode => {
+                return Err(Stop::Scenario(format!(
+                    "step {n}: validate is by serial or user"
+                )));
+            }
+        };
+        let d = self.device(device)?;
+        let otp = match code {
+            CodeChoice::Next => d.next(skip)?,
+            CodeChoice::Last => d.last.clone().ok_or_else(|| {
+                Stop::Scenario(format!("step {n}: code = last, but {device} showed none"))
+            })?,
+            CodeChoice::Wrong => d.wrong()?,
+            CodeChoice::Literal(s) => s.clone(),
+        };
+        let got = self.target.validate(&subject, &otp)?;
+        self.check(&format!("validate {device}"), expect, &got)
+    }
+
+    fn fail(&mut self, device: &str, count: u64, by: By) -> Result<(), Stop> {
+        let subject = match by {
+            By::User => Subject::User(self.holder(device)?.0),
+            _ => Subject::Serial(self.device(device)?.serial),
+        };
+        let wrong = self.device(device)?.wrong()?;
+        for _ in 0..count {
+            if self.target.validate(&subject, &wrong)?.accepted {
+                return Err(Stop::Mismatch(format!(
+                    "step {} (fail {device}): a wrong code was accepted",
+                    self.n
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn resync(
+        &mut self,
+        device: &str,
+        by: By,
+        skip: i64,
+        pair: Pair,
+        user_code: Option<&str>,
+        expect: &Expect,
+    ) -> Result<(), Stop> {
+        let subject = match (by, user_code) {
+            (_, Some(code)) => Subject::UserCode(code.to_owned()),
+            (By::Serial, None) => Subject::Serial(self.device(device)?.serial),
+            (_, None) => Subject::UserCode(self.holder(device)?.1),
+        };
+        let codes = self.device(device)?.pair(pair, skip)?;
+        let [a, b] = codes.as_slice() else {
+            return Err(Stop::Scenario(format!(
+                "step {}: a resync takes two codes",
+                self.n
+            )));
+        };
+        let got = self.target.resync(&subject, a, b)?;
+        self.check(&format!("resync {device}"), expect, &got)
+    }
+
+    fn replace_start(
+        &mut self,
+        user: &str,
+        password: &PasswordChoice,
+        expect: &Expect,
+    ) -> Result<(), Stop> {
+        let n = self.n;
+        let u = self.users.get(user).ok_or_else(|| unknown(user))?;
+        let old = u
+            .device
+            .as_ref()
+            .and_then(|d| self.devices.get(d))
+            .map(|d| d.serial)
+            .ok_or_else(|| Stop::Scenario(format!("step {n}: {user} holds no device")))?;
+        let password = match password {
+            PasswordChoice::Right => u.spec.password.clone(),
+            PasswordChoice::Literal(s) => s.clone(),
+        };
+        let tax_code = u.spec.tax_code;
+        let started = self.target.replace_start(&tax_code, &password, old)?;
+        if let Started::Attempt(id) = &started {
+            self.user(user)?.attempt = Some(id.clone());
+        }
+        self.check(&format!("replace_start {user}"), expect, &started.verdict())
+    }
+
+    fn replace_sms(&mut self, user: &str, code: &SmsChoice, expect: &Expect) -> Result<(), Stop> {
+        let u = self.users.get(user).ok_or_else(|| unknown(user))?;
+        let (attempt, phone) = (attempt_of(u), u.spec.phone.clone());
+        let typed = match code {
+            SmsChoice::Right => self.target.latest_sms_code(&phone)?,
+            SmsChoice::Wrong => {
+                let mut digits = self.target.latest_sms_code(&phone)?.into_bytes();
+                if let Some(d) = digits.last_mut().filter(|d| d.is_ascii_digit()) {
+                    *d = b'0' + (*d - b'0' + 1) % 10;
+                }
+                String::from_utf8(digits).unwrap_or_default()
+            }
+            SmsChoice::Literal(s) => s.clone(),
+        };
+        let got = self.target.replace_sms_code(&attempt, &typed)?;
+        self.check(&format!("replace_sms {user}"), expect, &got)
+    }
+
+    fn replace_device(
+        &mut self,
+        user: &str,
+        device: Option<&str>,
+        serial: Option<&str>,
+        expect: &Expect,
+    ) -> Result<(), Stop> {
+        let attempt = attempt_of(self.users.get(user).ok_or_else(|| unknown(user))?);
+        let typed = match (device, serial) {
+            (Some(d), _) => self.device(d)?.serial.as_str().to_owned(),
+            (None, Some(s)) => s.to_owned(),
+            (None, None) => String::new(),
+        };
+        let got = self.target.replace_device(&attempt, &typed)?;
+        self.check(&format!("replace_device {user}"), expect, &got)
+    }
+
+    fn replace_otps(
+        &mut self,
+        user: &str,
+        device: &str,
+        pair: Option<Pair>,
+        skip: i64,
+        expect: &Expect,
+    ) -> Result<(), Stop> {
+        let attempt = attempt_of(self.users.get(user).ok_or_else(|| unknown(user))?);
+        let d = self.device(device)?;
+        // A time token needs one code, an event token two in a row.
+        let pair = pair.unwrap_or(if d.time.is_some() {
+            Pair::One
+        } else {
+            Pair::Consecutive
+        });
+        let codes = d.pair(pair, skip)?;
+        let got = self.target.replace_otps(&attempt, &codes)?;
+        if got.accepted {
+            self.user(user)?.device = Some(device.to_owned());
+        }
+        self.check(&format!("replace_otps {user}"), expect, &got)
+    }
 }
 
 fn unknown(name: &str) -> Stop {

@@ -28,9 +28,12 @@ pub struct Case {
     pub id: String,
     /// One line: what the case shows.
     pub description: String,
-    /// Virtual clock start, Unix seconds (targets with clock control).
-    #[serde(default = "default_start")]
-    pub start: u64,
+    /// The instant the case starts at, Unix seconds. Given, it pins the
+    /// case to that instant (an RFC vector's T), which only a target with
+    /// clock control can run; absent, the case starts at
+    /// [`DEFAULT_START`] under clock control, or at a suitable moment of
+    /// the wall clock without.
+    pub start: Option<u64>,
     #[serde(default)]
     pub devices: BTreeMap<String, DeviceSpec>,
     #[serde(default)]
@@ -41,9 +44,15 @@ pub struct Case {
     pub source: PathBuf,
 }
 
-/// 2026-01-01T00:00:00Z: a round, recent instant.
-fn default_start() -> u64 {
-    1_767_225_600
+/// 2026-01-01T00:00:00Z: a round, recent instant, on a step boundary of
+/// both 30 s and 60 s tokens.
+pub const DEFAULT_START: u64 = 1_767_225_600;
+
+impl Case {
+    /// The instant the case starts at under clock control.
+    pub fn start(&self) -> u64 {
+        self.start.unwrap_or(DEFAULT_START)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -244,16 +253,16 @@ pub enum Step {
     /// Replacement step 1: `password` is `right` (default) or literal.
     ReplaceStart {
         user: String,
-        #[serde(default = "right")]
-        password: String,
+        #[serde(default)]
+        password: PasswordChoice,
         expect: Expect,
     },
     /// Step 2: the SMS code: `right` (from the target's outbox), `wrong`,
     /// or literal.
     ReplaceSms {
         user: String,
-        #[serde(default = "right")]
-        code: String,
+        #[serde(default)]
+        code: SmsChoice,
         expect: Expect,
     },
     /// Step 3: the new device, by name, or a literal serial as typed.
@@ -275,8 +284,65 @@ pub enum Step {
     },
 }
 
-fn right() -> String {
-    "right".to_owned()
+impl Step {
+    /// How far an `advance` moves the clock; zero for every other step.
+    pub fn advance(&self) -> std::time::Duration {
+        match self {
+            Step::Advance {
+                seconds,
+                hours,
+                days,
+            } => std::time::Duration::from_secs(
+                seconds
+                    .saturating_add(hours.saturating_mul(3600))
+                    .saturating_add(days.saturating_mul(86_400)),
+            ),
+            _ => std::time::Duration::ZERO,
+        }
+    }
+}
+
+/// The password a replacement starts with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PasswordChoice {
+    /// The user's own.
+    #[default]
+    Right,
+    /// These characters, as typed.
+    Literal(String),
+}
+
+impl<'de> Deserialize<'de> for PasswordChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "right" => PasswordChoice::Right,
+            _ => PasswordChoice::Literal(s),
+        })
+    }
+}
+
+/// The SMS code a replacement's second step submits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SmsChoice {
+    /// The code the target sent (read from its outbox).
+    #[default]
+    Right,
+    /// The code sent, with its last digit changed.
+    Wrong,
+    /// These digits, as typed.
+    Literal(String),
+}
+
+impl<'de> Deserialize<'de> for SmsChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "right" => SmsChoice::Right,
+            "wrong" => SmsChoice::Wrong,
+            _ => SmsChoice::Literal(s),
+        })
+    }
 }
 
 /// Why a suite could not be loaded. One line, naming file, line and field.
@@ -500,7 +566,8 @@ steps = [{ do = "validate", device = "fob", by = "user", expect = "accept" }]
         let cases = parse(GOOD, Path::new("suite.toml")).expect("parses");
         assert_eq!(cases.len(), 1);
         assert_eq!(cases[0].devices["fob"].digits, 6);
-        assert_eq!(cases[0].start, default_start());
+        assert_eq!(cases[0].start, None);
+        assert_eq!(cases[0].start(), DEFAULT_START);
         assert!(matches!(
             &cases[0].steps[0],
             Step::Validate { by: By::User, .. }

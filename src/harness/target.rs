@@ -1,9 +1,11 @@
 //! What the harness drives: a verifier behind the [`Target`] trait.
 //!
 //! Small on purpose: an adapter for another product (privacyIDEA, LinOTP,
-//! a company's own) implements these calls in one file, and answers
-//! [`TargetError::Unsupported`] for what it cannot do, which the report
-//! shows as `unsupported`, never as a pass.
+//! a company's own) implements these calls in one file. It declares what it
+//! [`Offers`]; the runner compares that with what a case needs before the
+//! case runs, so a missing feature is `unsupported` with its reason, never
+//! a false failure. [`TargetError::Unsupported`] from a call is the last
+//! resort for what only shows at run time.
 
 use crate::clock::UnixTime;
 use crate::device::{Model, Serial};
@@ -100,18 +102,79 @@ pub enum Subject {
     UserCode(String),
 }
 
+/// How a target lets the harness set the instant it decides at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockControl {
+    /// It decides on its own wall clock. Cases that pin an instant are
+    /// unsupported; short `advance`s are waited out in real time.
+    None,
+    /// One clock for the whole target (`serve --test-clock`, a peer under
+    /// libfaketime): cases run one at a time.
+    Shared,
+    /// Each case has its own clock (the builtin target): cases may run
+    /// concurrently.
+    PerCase,
+}
+
+/// What a target offers; a case's needs are checked against it before it
+/// runs (`runner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offers {
+    pub clock: ClockControl,
+    /// Users, assignment, and validation by the user's name.
+    pub users: bool,
+    /// Resync by the user code printed on a licence card.
+    pub user_codes: bool,
+    /// Admin unlock of a locked token.
+    pub unlock: bool,
+    /// The four-step device replacement flow with its SMS code.
+    pub replacement: bool,
+}
+
+impl Offers {
+    /// Everything tokenrig's own API offers, with the given clock.
+    pub fn everything(clock: ClockControl) -> Offers {
+        Offers {
+            clock,
+            users: true,
+            user_codes: true,
+            unlock: true,
+            replacement: true,
+        }
+    }
+}
+
+/// A replacement's first step: the attempt the next steps name, or the
+/// reason it was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    Attempt(String),
+    Rejected(String),
+}
+
+impl Started {
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Started::Attempt(_) => Verdict::accepted(),
+            Started::Rejected(reason) => Verdict::rejected(reason.clone()),
+        }
+    }
+}
+
 /// The calls a conformance case makes. Each case starts with
 /// [`begin_case`](Target::begin_case); serials and users it then creates
 /// are unique to the run, so a target holding earlier runs' data works.
-pub trait Target {
+///
+/// `Send`, so that cases can run on several threads, each with its own
+/// connection to the target.
+pub trait Target: Send {
     /// For the report: `builtin`, a URL, a product name.
     fn name(&self) -> String;
-    /// Whether `set_time` works. Cases that move the clock need it; on a
-    /// target without, they are reported unsupported, and the others run
-    /// on real time.
-    fn clock_control(&self) -> bool;
+    /// What the target can do; constant for its lifetime.
+    fn offers(&self) -> Offers;
     fn begin_case(&mut self) -> Result<(), TargetError>;
-    /// The instant the target decides at from now on.
+    /// The instant the target decides at from now on; called only when
+    /// [`Offers::clock`] is not [`ClockControl::None`].
     fn set_time(&mut self, now: UnixTime) -> Result<(), TargetError>;
     fn import(&mut self, tokens: &[TokenSpec]) -> Result<(), TargetError>;
     fn add_user(&mut self, user: &UserSpec) -> Result<(), TargetError>;
@@ -120,14 +183,13 @@ pub trait Target {
     fn resync(&mut self, subject: &Subject, otp1: &str, otp2: &str)
     -> Result<Verdict, TargetError>;
     fn unlock(&mut self, serial: Serial) -> Result<(), TargetError>;
-    /// Replacement step 1; the verdict's `reason` carries the attempt id
-    /// when accepted.
+    /// Replacement step 1.
     fn replace_start(
         &mut self,
         user: &TaxCode,
         password: &str,
         old: Serial,
-    ) -> Result<Verdict, TargetError>;
+    ) -> Result<Started, TargetError>;
     /// The newest SMS code the target sent to `phone`.
     fn latest_sms_code(&mut self, phone: &str) -> Result<String, TargetError>;
     fn replace_sms_code(&mut self, attempt: &str, code: &str) -> Result<Verdict, TargetError>;
