@@ -11,6 +11,7 @@
 
 pub mod builtin;
 pub mod http;
+pub mod load;
 pub mod plan;
 pub mod report;
 pub mod runner;
