@@ -285,6 +285,17 @@ pub enum Step {
 }
 
 impl Step {
+    /// One of the four steps of the device replacement flow.
+    pub fn is_replacement(&self) -> bool {
+        matches!(
+            self,
+            Step::ReplaceStart { .. }
+                | Step::ReplaceSms { .. }
+                | Step::ReplaceDevice { .. }
+                | Step::ReplaceOtps { .. }
+        )
+    }
+
     /// How far an `advance` moves the clock; zero for every other step.
     pub fn advance(&self) -> std::time::Duration {
         match self {
