@@ -1,5 +1,32 @@
 //! What the `tokenrig` and `tokenrig-sim` binaries share about their command
-//! lines: the one-line error contract.
+//! lines: the one-line error contract, shell completions and the man page.
+
+use std::io::{self, Write};
+
+/// The shells `completions` writes scripts for.
+pub use clap_complete::Shell;
+
+/// Writes `command`'s completion script for `shell`. Rendered in memory
+/// first: clap_complete panics on a failed write (a closed pipe).
+pub fn write_completions(
+    command: &mut clap::Command,
+    shell: Shell,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let name = command.get_name().to_owned();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, command, name, &mut script);
+    out.write_all(&script)?;
+    out.flush()
+}
+
+/// Writes `command`'s man pages (roff) into `dir`: one for the command
+/// and one per subcommand (`tokenrig-serve.1`, …). Returns how many.
+pub fn write_man_pages(command: clap::Command, dir: &std::path::Path) -> io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(command, dir)?;
+    Ok(std::fs::read_dir(dir)?.count())
+}
 
 /// clap's error, cut to the one line the CLI contract promises: its first
 /// paragraph joined onto one line (the part naming what is wrong), without

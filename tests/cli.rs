@@ -343,3 +343,27 @@ fn help_answers_what_the_commands_take() {
         assert!(totp.contains(flag), "totp help lacks {flag}: {totp}");
     }
 }
+
+#[test]
+fn completions_for_every_shell_name_the_commands() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout(&tokenrig(&["completions", shell]));
+        assert!(script.contains("conformance"), "{shell}: {script}");
+        assert!(script.contains("max-wait"), "{shell}");
+    }
+    let refused = tokenrig(&["completions", "tcsh"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&refused.stderr).lines().count(), 1);
+}
+
+#[test]
+fn man_writes_a_page_per_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("man");
+    stdout(&tokenrig(&["man", "--out", out.to_str().expect("utf-8")]));
+    let page = std::fs::read_to_string(out.join("tokenrig.1")).expect("tokenrig.1");
+    assert!(page.starts_with(".ie") || page.contains(".TH"), "{page}");
+    let conformance =
+        std::fs::read_to_string(out.join("tokenrig-conformance.1")).expect("a page per command");
+    assert!(conformance.contains("max\\-wait"), "{conformance}");
+}

@@ -153,6 +153,39 @@ fn the_command_lists_filters_reports_and_exits_by_result() {
             .contains("<testsuites")
     );
 
+    // The suite is inside the binary: it lists, runs and exports from
+    // any directory.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let in_dir = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tokenrig"))
+            .current_dir(elsewhere.path())
+            .arg("conformance")
+            .args(args)
+            .output()
+            .expect("tokenrig runs")
+    };
+    let listed_elsewhere = in_dir(&["--list"]);
+    assert!(listed_elsewhere.status.success());
+    assert_eq!(listed_elsewhere.stdout, listed.stdout);
+    let ran = in_dir(&["--filter", "RSY-EVT-00*", "--json", "r.json"]);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(elsewhere.path().join("r.json")).expect("json"))
+            .expect("json");
+    let source = report["cases"][0]["source"].as_str().expect("source");
+    assert!(source.starts_with("embedded:40-resync.toml:"), "{source}");
+    let exported = in_dir(&["--export", "mine"]);
+    assert!(exported.status.success());
+    let copy = in_dir(&["--suite", "mine", "--list"]);
+    assert_eq!(copy.stdout, listed.stdout);
+    let again = in_dir(&["--export", "mine"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not overwriting"));
+
     // A failing suite exits 1; a bad one exits 2 naming the file and line.
     let failing = run(&["--suite", "tests/fixtures/conformance/small.toml"]);
     assert_eq!(failing.status.code(), Some(1));

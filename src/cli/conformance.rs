@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use tokenrig::harness::{self, Builtin, ClockControl, RunOptions, Target, report};
+use tokenrig::harness::{self, Builtin, ClockControl, RunOptions, SuiteSource, Target, report};
 use tokenrig::verifier::Policy;
 
 use super::CliError;
@@ -13,10 +13,12 @@ use super::progress::Progress;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  tokenrig conformance                                  # the suite in fixtures/conformance, builtin target
+  tokenrig conformance                                  # the suite inside the binary, builtin target
   tokenrig conformance --filter 'RSY-*' --junit junit.xml
   tokenrig conformance --target http://127.0.0.1:8080 --admin-token \"$TOKEN\"
   tokenrig conformance --list
+  tokenrig conformance --export my-suite                # write the suite out to copy and extend
+  tokenrig conformance --suite embedded --suite my-cases/   # the suite plus your own cases
 
 Exit 0 only when every selected case passed; unsupported cases are not passes.
 
@@ -31,13 +33,13 @@ pub struct ConformanceArgs {
     /// base URL of a tokenrig-compatible HTTP verifier
     #[arg(long, default_value = "builtin")]
     target: String,
-    /// Suite files or directories of .toml files
-    #[arg(
-        long = "suite",
-        value_name = "PATH",
-        default_value = "fixtures/conformance"
-    )]
-    suites: Vec<PathBuf>,
+    /// Suite files or directories of .toml files; `embedded` is the suite
+    /// inside the binary. A file named like an embedded one replaces it
+    #[arg(long = "suite", value_name = "PATH", default_value = "embedded")]
+    suites: Vec<SuiteSource>,
+    /// Write the embedded suite's files into DIR (to copy and extend) and exit
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["list", "junit", "json"])]
+    export: Option<PathBuf>,
     /// Run only cases whose id matches (`*` matches any run of characters)
     #[arg(long, value_name = "PATTERN")]
     filter: Option<String>,
@@ -83,12 +85,18 @@ fn matches(pattern: &str, id: &str) -> bool {
 }
 
 pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
-    let mut cases = harness::load(&a.suites).map_err(|e| match e {
-        harness::ScenarioError::Read { .. } => CliError::Usage(format!(
-            "{e} (the default suite is fixtures/conformance in the repository: run from its root, or give --suite)"
-        )),
-        e => CliError::Usage(e.to_string()),
-    })?;
+    if let Some(dir) = &a.export {
+        let written = harness::embedded::export(dir).map_err(|e| {
+            let message = format!("--export {}: {e}", dir.display());
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                CliError::Usage(message)
+            } else {
+                CliError::Io(std::io::Error::new(e.kind(), message))
+            }
+        })?;
+        return super::write_lines(written.iter().map(|p| p.display().to_string())).map(|()| true);
+    }
+    let mut cases = harness::load_suite(&a.suites).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(pattern) = &a.filter {
         cases.retain(|c| matches(pattern, &c.id));
         if cases.is_empty() {

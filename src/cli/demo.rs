@@ -9,12 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::path::PathBuf;
-
 use clap::Args;
 use tokenrig::clock::{Clock, ClockOffset, Drift, DriftingClock, UnixTime, VirtualClock};
 use tokenrig::device::{C100, C200, Serial, Token, keygen};
-use tokenrig::harness::{self, RunOptions, http::Http, report};
+use tokenrig::harness::{self, RunOptions, SuiteSource, http::Http, report};
 use tokenrig::otp::{Algorithm, Digits, OtpKey, TotpParams};
 use tokenrig::server::{self, ServeConfig};
 use tokenrig::sms::Outbox;
@@ -30,13 +28,10 @@ pub struct DemoArgs {
     /// Seed for the tokens' keys and serials (same seed, same codes)
     #[arg(long, default_value = "42", value_parser = super::args::unsigned)]
     seed: u64,
-    /// Conformance suite files or directories for the end-to-end run
-    #[arg(
-        long = "suite",
-        value_name = "PATH",
-        default_value = "fixtures/conformance"
-    )]
-    suites: Vec<PathBuf>,
+    /// Conformance suite files or directories for the end-to-end run;
+    /// `embedded` is the suite inside the binary
+    #[arg(long = "suite", value_name = "PATH", default_value = "embedded")]
+    suites: Vec<SuiteSource>,
     /// Show a C100 and a drifting C200 on a virtual clock instead
     #[arg(long)]
     quartz: bool,
@@ -67,11 +62,7 @@ pub fn run(args: DemoArgs) -> Result<bool, CliError> {
 /// Serve on a temporary SQLite store with the test clock, run the suite
 /// against it over HTTP, print the report; true when every case passed.
 fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
-    let cases = harness::load(&args.suites).map_err(|e| {
-        CliError::Usage(format!(
-            "{e} (run the demo from the repository root, or give --suite)"
-        ))
-    })?;
+    let cases = harness::load_suite(&args.suites).map_err(|e| CliError::Usage(e.to_string()))?;
     let dir = tempfile::tempdir()?;
     let db = format!("sqlite:{}", dir.path().join("demo.db").display());
     let admin_token = data_encoding::HEXLOWER.encode(&rand::random::<[u8; 16]>());

@@ -69,6 +69,16 @@ enum Command {
     /// Tokens on HID and serial lines: list them, press one.
     #[command(subcommand)]
     Devices(devices::DevicesCommand),
+    /// Print a shell completion script (e.g. `tokenrig completions bash > /etc/bash_completion.d/tokenrig`).
+    Completions {
+        #[arg(value_enum)]
+        shell: tokenrig::cmdline::Shell,
+    },
+    /// Write the man pages (tokenrig.1 and one per command) into a directory.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+    },
 }
 
 /// Why a command failed. `Usage` is the user's input; `Io` is the world's;
@@ -127,6 +137,20 @@ pub fn run() -> ExitCode {
             }
         }),
         Command::Devices(cmd) => done(devices::run(cmd)),
+        Command::Completions { shell } => {
+            let mut out = io::stdout();
+            done(
+                tokenrig::cmdline::write_completions(&mut Cli::command(), shell, &mut out)
+                    .map_err(CliError::from),
+            )
+        }
+        Command::Man { out } => done(
+            tokenrig::cmdline::write_man_pages(Cli::command(), &out)
+                .map(|_| ())
+                .map_err(|e| {
+                    CliError::Io(io::Error::new(e.kind(), format!("{}: {e}", out.display())))
+                }),
+        ),
     };
     match result {
         Ok(code) => code,

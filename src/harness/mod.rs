@@ -10,6 +10,7 @@
 //! control: never counted as a pass) or `error` (setup or transport broke).
 
 pub mod builtin;
+pub mod embedded;
 pub mod http;
 pub mod load;
 pub mod plan;
@@ -20,7 +21,7 @@ pub mod target;
 
 pub use builtin::Builtin;
 pub use runner::{CaseResult, Observer, Quiet, RunOptions, Status, run, run_case};
-pub use scenario::{Case, ScenarioError, load};
+pub use scenario::{Case, ScenarioError, SuiteSource, load, load_suite};
 pub use target::{
     ClockControl, Offers, Started, Subject, Target, TargetError, TokenSpec, UserSpec, Verdict,
 };

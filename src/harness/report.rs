@@ -57,6 +57,7 @@ pub fn human(target: &str, results: &[CaseResult]) -> String {
         );
         if let Some(detail) = &r.detail {
             let _ = writeln!(out, "{:<id_width$}  ↳ {detail}", "");
+            let _ = writeln!(out, "{:<id_width$}    (case at {})", "", r.origin);
         }
     }
     let s = Summary::of(results);
@@ -83,6 +84,8 @@ struct JsonCase<'a> {
     result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    /// `file:line` of the case (`embedded:<file>` inside the binary).
+    source: &'a str,
     duration_ms: f64,
 }
 
@@ -98,6 +101,7 @@ pub fn json(target: &str, seed: u64, results: &[CaseResult]) -> String {
                 description: &r.description,
                 result: r.status.as_str(),
                 reason: r.detail.as_deref(),
+                source: &r.origin,
                 duration_ms: (r.duration.as_secs_f64() * 1e6).round() / 1e3,
             })
             .collect(),
@@ -129,9 +133,10 @@ pub fn junit(target: &str, results: &[CaseResult]) -> String {
     );
     for r in results {
         let open = format!(
-            "    <testcase classname=\"conformance\" name=\"{} {}\" time=\"{:.3}\"",
+            "    <testcase classname=\"conformance\" name=\"{} {}\" file=\"{}\" time=\"{:.3}\"",
             xml(&r.id),
             xml(&r.description),
+            xml(&r.origin),
             r.duration.as_secs_f64()
         );
         let detail = xml(r.detail.as_deref().unwrap_or(""));

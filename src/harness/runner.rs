@@ -62,6 +62,8 @@ pub struct CaseResult {
     pub status: Status,
     /// Why it did not pass.
     pub detail: Option<String>,
+    /// Where the case was read from, `file:line`.
+    pub origin: String,
     pub duration: Duration,
 }
 
@@ -159,6 +161,7 @@ pub fn run(
                 description: case.description.clone(),
                 status: Status::Error,
                 detail: Some("not run: no target to run it on".to_owned()),
+                origin: case.origin(),
                 duration: Duration::ZERO,
             })
         })
@@ -192,6 +195,7 @@ pub fn run_case(
         description: case.description.clone(),
         status,
         detail,
+        origin: case.origin(),
         duration: started.elapsed(),
     }
 }

@@ -39,9 +39,13 @@ pub struct Case {
     #[serde(default)]
     pub users: BTreeMap<String, UserSpec>,
     pub steps: Vec<Step>,
-    /// Where the case was read from (filled in by the loader).
+    /// Where the case was read from (filled in by the loader): a path, or
+    /// `embedded:<file>` for the suite inside the binary.
     #[serde(skip)]
     pub source: PathBuf,
+    /// The line of its `[[case]]` header in `source`.
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// 2026-01-01T00:00:00Z: a round, recent instant, on a step boundary of
@@ -49,6 +53,11 @@ pub struct Case {
 pub const DEFAULT_START: u64 = 1_767_225_600;
 
 impl Case {
+    /// Where it was read from, as `file:line`.
+    pub fn origin(&self) -> String {
+        format!("{}:{}", self.source.display(), self.line)
+    }
+
     /// The instant the case starts at under clock control.
     pub fn start(&self) -> u64 {
         self.start.unwrap_or(DEFAULT_START)
@@ -396,11 +405,42 @@ pub enum ScenarioError {
     Empty { path: PathBuf },
 }
 
+/// Where suite files come from: the suite inside the binary, or a file
+/// or directory of `.toml` files. `embedded` on the command line names
+/// the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuiteSource {
+    Embedded,
+    Path(PathBuf),
+}
+
+impl std::str::FromStr for SuiteSource {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<SuiteSource, Self::Err> {
+        Ok(match s {
+            "embedded" => SuiteSource::Embedded,
+            path => SuiteSource::Path(PathBuf::from(path)),
+        })
+    }
+}
+
 /// Reads every `.toml` file under each path (files or directories, sorted),
 /// checks each case, and returns them in file order.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<Case>, ScenarioError> {
-    let mut files = Vec::new();
-    for path in paths {
+    let sources: Vec<SuiteSource> = paths.iter().cloned().map(SuiteSource::Path).collect();
+    load_suite(&sources)
+}
+
+/// Loads the suite from `sources` in order. A file given by path whose
+/// name is an embedded file's replaces that embedded file; every other
+/// file adds its cases. Case ids are unique across all of them.
+pub fn load_suite(sources: &[SuiteSource]) -> Result<Vec<Case>, ScenarioError> {
+    let mut disk = Vec::new();
+    for source in sources {
+        let SuiteSource::Path(path) = source else {
+            continue;
+        };
         if path.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|source| ScenarioError::Read {
@@ -414,15 +454,34 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Case>, ScenarioError> {
                 return Err(ScenarioError::Empty { path: path.clone() });
             }
             found.sort();
-            files.extend(found);
+            disk.extend(found);
         } else {
-            files.push(path.clone());
+            disk.push(path.clone());
         }
+    }
+    let replaced = |name: &str| {
+        disk.iter()
+            .any(|p| p.file_name().is_some_and(|f| f == name))
+    };
+    let mut files: Vec<(PathBuf, Vec<Case>)> = Vec::new();
+    for source in sources {
+        if *source == SuiteSource::Embedded {
+            for (name, text) in super::embedded::FILES {
+                if !replaced(name) {
+                    let path = PathBuf::from(format!("{}{name}", super::embedded::PREFIX));
+                    let cases = parse(text, &path)?;
+                    files.push((path, cases));
+                }
+            }
+        }
+    }
+    for file in &disk {
+        files.push((file.clone(), load_file(file)?));
     }
     let mut cases: Vec<Case> = Vec::new();
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for file in files {
-        for case in load_file(&file)? {
+    for (file, found) in files {
+        for case in found {
             if let Some(first) = seen.insert(case.id.clone(), file.clone()) {
                 return Err(ScenarioError::DuplicateId {
                     id: case.id,
@@ -458,8 +517,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Case>, ScenarioError> {
         }
     })?;
     let mut cases = suite.cases;
+    // The n-th `[[case]]` header opens the n-th case.
+    let mut headers = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[case]]")
+        .map(|(i, _)| i + 1);
     for case in &mut cases {
         case.source = path.to_owned();
+        case.line = headers.next().unwrap_or(0);
         check(case).map_err(|message| ScenarioError::Invalid {
             path: path.to_owned(),
             id: case.id.clone(),

@@ -1,5 +1,5 @@
 //! `cargo xtask ci`: exactly what CI runs, in order, stopping at the first
-//! failure. `.ci/run` is a one-line wrapper around it.
+//! failure: test tools, fmt, clippy, nextest, doctests, the install test. `.ci/run` is a one-line wrapper around it.
 
 use crate::process::{cargo_step, cargo_succeeds};
 use crate::tools;
@@ -23,6 +23,8 @@ pub fn run() -> Result<(), String> {
     cargo_step(&["nextest", "run", "--workspace", "--no-tests=fail"])?;
     // nextest does not run doctests; the examples in docs are tests too.
     cargo_step(&["test", "--workspace", "--doc"])?;
+    // The tool as a user installs it, run away from the repository.
+    crate::dist::install_test()?;
     println!("xtask: ci passed");
     Ok(())
 }

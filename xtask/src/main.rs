@@ -9,6 +9,9 @@
 //!   `tokenrig serve` on SQLite: validations/s and latency percentiles.
 //! - [`conformance`]: `cargo xtask conformance`, the suite against the
 //!   builtin target and against a `tokenrig serve --test-clock` over HTTP.
+//! - [`dist`]: `cargo xtask dist`, man pages and shell completions from
+//!   the binaries; `cargo xtask install-test`, the installed tool run
+//!   outside the repository (a CI step).
 //! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
 //! - [`tools`]: the external programs the tests start, installed on demand.
 //! - [`process`]: running commands as named steps that fail with one line.
@@ -17,6 +20,7 @@ mod bench;
 mod bench_server;
 mod ci;
 mod conformance;
+mod dist;
 mod fuzz;
 mod process;
 mod tools;
@@ -31,6 +35,8 @@ commands:
   bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
   bench-server  start tokenrig serve (release, SQLite) and load it: validations/s, p50/p99
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
+  dist   build release binaries, then man pages and shell completions into target/dist
+  install-test  cargo install both binaries into target/, run them outside the repository
   fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)";
 
 fn main() -> ExitCode {
@@ -40,6 +46,8 @@ fn main() -> ExitCode {
         ["bench"] => bench::run(),
         ["bench-server"] => bench_server::run(),
         ["conformance"] => conformance::run(),
+        ["dist"] => dist::run(),
+        ["install-test"] => dist::install_test(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use tokenrig::clock::{Clock, SystemClock, UnixTime};
 use tokenrig::device::{Model, Serial};
 use tokenrig::otp::{SecretKey, TimeStep};
@@ -46,6 +46,16 @@ enum Command {
     C200(TimeArgs),
     /// Run a USB OTP token on a serial line, or as a kernel HID device (--uhid).
     Usb(EventArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: tokenrig::cmdline::Shell,
+    },
+    /// Write the man pages (tokenrig-sim.1 and one per command) into a directory.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+    },
 }
 
 /// What every serial-line token needs.
@@ -157,6 +167,18 @@ fn main() -> ExitCode {
         Command::C100(args) => event(Model::C100, args),
         Command::Usb(args) => event(Model::Usb, args),
         Command::C200(args) => time(args),
+        Command::Completions { shell } => {
+            let mut out = io::stdout();
+            match tokenrig::cmdline::write_completions(&mut Cli::command(), shell, &mut out) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(SimError::Failure(e.to_string()))
+                }
+                _ => Ok(()),
+            }
+        }
+        Command::Man { out } => tokenrig::cmdline::write_man_pages(Cli::command(), &out)
+            .map(|_| ())
+            .map_err(|e| SimError::Failure(format!("{}: {e}", out.display()))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
