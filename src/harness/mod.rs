@@ -10,9 +10,11 @@
 //! control: never counted as a pass) or `error` (setup or transport broke).
 
 pub mod builtin;
+pub mod faketime;
 pub mod http;
 pub mod load;
 pub mod plan;
+pub mod privacyidea;
 pub mod report;
 pub mod runner;
 pub mod scenario;
