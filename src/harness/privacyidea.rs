@@ -144,6 +144,7 @@ impl PrivacyIdea {
         if self.resolver.is_some() {
             return Ok(self);
         }
+        self.tick_past_config_cache()?;
         let map = json!({
             "userid": "id", "username": "username", "email": "email",
             "password": "password", "phone": "phone", "mobile": "mobile",
@@ -157,12 +158,39 @@ impl PrivacyIdea {
             "Editable": "1", "Map": map,
         });
         self.admin(&format!("/resolver/{REALM}"), Body::Json(&resolver))?;
+        self.tick_past_config_cache()?;
         self.admin(
             &format!("/realm/{REALM}"),
             Body::Form(&[("resolvers", REALM)]),
         )?;
-        self.resolver = Some(REALM.to_owned());
-        Ok(self)
+        self.tick_past_config_cache()?;
+        // This request, after the last tick, is the one that rereads the
+        // configuration.
+        self.resolver = self.realm_resolver()?;
+        match self.resolver {
+            Some(_) => Ok(self),
+            None => Err(TargetError::Failed(format!(
+                "privacyIDEA does not list realm `{REALM}` after creating it"
+            ))),
+        }
+    }
+
+    /// privacyIDEA rereads its cached configuration only when its clock
+    /// has passed the cache's timestamp and the database's config
+    /// timestamp is newer. Under a frozen clock neither happens after a
+    /// write, and the new resolver or realm would stay unseen: before and
+    /// after each config write, move the clock a second past the server's.
+    fn tick_past_config_cache(&mut self) -> Result<(), TargetError> {
+        if self.clock.is_none() {
+            return Ok(());
+        }
+        let (_, answer) = self.request("GET", "/realm/", Body::None, true)?;
+        let server_now = answer["time"]
+            .as_f64()
+            .ok_or_else(|| TargetError::Failed(format!("an answer without its time: {answer}")))?;
+        // Whole seconds: the cache's timestamp is compared in seconds.
+        let next = UnixTime::from_secs(server_now.max(0.0) as u64 + 1);
+        self.set_time(next)
     }
 
     /// privacyIDEA's version, as its answers state it (`3.14`).
