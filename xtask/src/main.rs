@@ -10,6 +10,8 @@
 //! - [`conformance`]: `cargo xtask conformance`, the suite against the
 //!   builtin target and against a `tokenrig serve --test-clock` over HTTP.
 //! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
+//! - [`peers`]: `cargo xtask peers`, the suite against privacyIDEA (under
+//!   faketime and on real time), throughput side by side, `docs/peers.md`.
 //! - [`tools`]: the external programs the tests start, installed on demand.
 //! - [`process`]: running commands as named steps that fail with one line.
 
@@ -18,6 +20,7 @@ mod bench_server;
 mod ci;
 mod conformance;
 mod fuzz;
+mod peers;
 mod process;
 mod tools;
 
@@ -31,7 +34,8 @@ commands:
   bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
   bench-server  start tokenrig serve (release, SQLite) and load it: validations/s, p50/p99
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
-  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)";
+  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)
+  peers  run the suite against privacyIDEA (faketime, then real time), compare throughput, write docs/peers.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         ["bench-server"] => bench_server::run(),
         ["conformance"] => conformance::run(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
+        ["peers"] => peers::run(),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())

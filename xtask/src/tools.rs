@@ -83,9 +83,19 @@ fn postgres_installed(binary: &str) -> bool {
 /// Installs the packages of every required tool not on `$PATH`. Prints and
 /// does nothing when all are present, so it is cheap to run every time.
 pub fn install_missing() -> Result<(), String> {
+    install_missing_of(|_| true)
+}
+
+/// The same for the tools named in `binaries` only: `cargo xtask peers`
+/// needs faketime and a venv, not PostgreSQL.
+pub fn install_missing_among(binaries: &[&str]) -> Result<(), String> {
+    install_missing_of(|tool| binaries.contains(&tool.binary))
+}
+
+fn install_missing_of(wanted: impl Fn(&Tool) -> bool) -> Result<(), String> {
     let mut packages: Vec<&str> = REQUIRED
         .iter()
-        .filter(|tool| !(tool.present)(tool.binary))
+        .filter(|tool| wanted(tool) && !(tool.present)(tool.binary))
         .map(|tool| tool.package)
         .collect();
     // Several binaries can come from one package (PostgreSQL's do).
@@ -113,7 +123,7 @@ pub fn install_missing() -> Result<(), String> {
 
     let still_missing: Vec<&str> = REQUIRED
         .iter()
-        .filter(|tool| !(tool.present)(tool.binary))
+        .filter(|tool| wanted(tool) && !(tool.present)(tool.binary))
         .map(|tool| tool.binary)
         .collect();
     if still_missing.is_empty() {
