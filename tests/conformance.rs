@@ -94,7 +94,11 @@ fn on_real_time_no_case_fails_and_the_unsupported_say_why() {
             }
             Status::Unsupported if long => assert!(detail.contains("--max-wait"), "{detail}"),
             Status::Unsupported => {
-                assert!(detail.contains("step boundary"), "{}: {detail}", case.id)
+                assert!(
+                    detail.contains("step boundary") || detail.contains("lifetime"),
+                    "{}: {detail}",
+                    case.id
+                )
             }
             other => panic!("{}: {other:?}", case.id),
         }

@@ -11,7 +11,12 @@
 //!   every step number it reads (the verifier's and each device's) is the
 //!   one it reads under clock control, and stays so for [`SLACK`] after
 //!   each planned instant, for the request in flight. Offsets that are not
-//!   whole steps, or a reading "at a step's start", leave no such phase.
+//!   whole steps, or a reading "at a step's start", leave no such phase;
+//! - a lifetime the verifier measures from a replacement step (the SMS
+//!   code's, the attempt's) runs from when the target recorded that step,
+//!   which on real time is up to [`SLACK`] after its planned instant: a
+//!   case that reads such a lifetime within [`SLACK`] of its end ("exactly
+//!   5 minutes later") cannot be run faithfully.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -20,6 +25,7 @@ use std::time::Duration;
 use super::scenario::{By, Case, Kind, Step};
 use super::target::{ClockControl, Offers};
 use crate::clock::{Clock, ClockOffset, Drift, DriftingClock, UnixTime, VirtualClock};
+use crate::verifier::Policy;
 
 /// How late a step may reach a target on real time and still be decided
 /// in the step the plan expects: the plan keeps every reading this far
@@ -103,20 +109,13 @@ pub fn schedule(case: &Case, offers: &Offers, max_wait: Duration) -> Result<Sche
             max_wait.as_secs()
         ));
     }
+    timeline.lifetimes(case)?;
     timeline.real_time(case)
 }
 
 /// The features beyond validation a case uses, against what is offered.
 fn features(case: &Case, offers: &Offers) -> Result<(), String> {
-    let replacement = case.steps.iter().any(|s| {
-        matches!(
-            s,
-            Step::ReplaceStart { .. }
-                | Step::ReplaceSms { .. }
-                | Step::ReplaceDevice { .. }
-                | Step::ReplaceOtps { .. }
-        )
-    });
+    let replacement = case.steps.iter().any(Step::is_replacement);
     if replacement && !offers.replacement {
         return Err("uses the device replacement flow; the target has none".to_owned());
     }
@@ -162,6 +161,36 @@ impl Timeline {
             instants,
             total: at,
         }
+    }
+
+    /// Refuses a case that reads a replacement lifetime near its end. The
+    /// lifetimes are those of tokenrig's default policy, which the suite's
+    /// expectations are written for.
+    fn lifetimes(&self, case: &Case) -> Result<(), String> {
+        let policy = Policy::default().replacement;
+        let lifetimes = [
+            ("SMS code", policy.sms_code_validity),
+            ("replacement attempt", policy.attempt_validity),
+        ];
+        for (i, step) in case.steps.iter().enumerate() {
+            if !step.is_replacement() {
+                continue;
+            }
+            for later in &self.instants[i + 1..] {
+                let elapsed = *later - self.instants[i];
+                for (what, lifetime) in lifetimes {
+                    if elapsed.abs_diff(lifetime) < SLACK {
+                        return Err(format!(
+                            "reads the {what} {} s after a replacement step, within {} s of its {} s lifetime; needs clock control",
+                            elapsed.as_secs(),
+                            SLACK.as_secs(),
+                            lifetime.as_secs()
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn real_time(&self, case: &Case) -> Result<Schedule, String> {
@@ -394,6 +423,28 @@ mod tests {
             &format!("{VALIDATE}\n{{ do = \"advance\", seconds = 30 }},\n{VALIDATE}"),
         );
         assert_eq!(starts(&c), vec![100..26_900]);
+    }
+
+    #[test]
+    fn a_lifetime_read_near_its_end_is_unsupported_on_real_time() {
+        let c = |seconds: u64| {
+            case(
+                "devices.fob = { kind = \"c100\" }\nusers.anna = { device = \"fob\" }",
+                &format!(
+                    "{{ do = \"replace_start\", user = \"anna\", expect = \"accept\" }},
+                     {{ do = \"advance\", seconds = {seconds} }},
+                     {{ do = \"replace_sms\", user = \"anna\", expect = \"sms_code_expired\" }},"
+                ),
+            )
+        };
+        let wait = Duration::from_secs(900);
+        for near in [298, 300, 302] {
+            let why = schedule(&c(near), &REAL_TIME, wait).expect_err("near the lifetime");
+            assert!(why.contains("300 s lifetime"), "{why}");
+        }
+        for clear in [60, 297, 303, 360] {
+            assert!(schedule(&c(clear), &REAL_TIME, wait).is_ok(), "{clear}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! says and compares the answer with the expectation.
 //!
 //! Devices are the `device` models (C100, C200 on a drifting quartz, USB)
-//! on a virtual clock; codes a step computes rather than presses (a time
+//! on a virtual clock, pressed through the host's `transport::Device`
+//! (in process, or a USB token over HID reports); codes a step computes rather than presses (a time
 //! token `skip` steps away, a wrong code) come from the same key with the
 //! OTP core. Before a case runs, [`plan::schedule`] decides from the
 //! scenario whether the target can run it and on which clock; on real
@@ -21,13 +22,15 @@ use std::time::{Duration, Instant};
 use super::plan::{self, LATENESS, Schedule};
 use super::scenario::{
     By, Case, CodeChoice, DeviceSpec, Expect, Kind, Pair, PasswordChoice, SmsChoice, Step,
+    Transport,
 };
 use super::target::{
     ClockControl, Started, Subject, Target, TargetError, TokenSpec, UserSpec, Verdict,
 };
 use crate::clock::{Clock, ClockOffset, Drift, DriftingClock, SystemClock, UnixTime, VirtualClock};
-use crate::device::{C100, C200, Model, Serial, Token, UsbToken, keygen};
+use crate::device::{C100, C200, Model, Serial, UsbToken, keygen};
 use crate::otp::{Algorithm, Digits, OtpKey, SecretKey, TimeStep, TotpParams};
+use crate::transport::{self, HidDevice, Virtual, hid::VirtualHid};
 use crate::user::TaxCode;
 
 /// How a case ended.
@@ -212,7 +215,8 @@ struct Device {
     serial: Serial,
     key: OtpKey,
     digits: Digits,
-    token: Box<dyn Token>,
+    /// The device as a host reaches it: in process, or over HID reports.
+    token: Box<dyn transport::Device>,
     /// Event tokens: the counter of the next press.
     counter: u64,
     /// Time tokens: step and the device's own (drifting) clock.
@@ -368,30 +372,39 @@ fn build_device(
     let digits = Digits::new(spec.digits).map_err(|e| Stop::Scenario(e.to_string()))?;
     let scenario = |e: crate::device::DeviceError| Stop::Scenario(format!("device {serial}: {e}"));
     let otp_key = OtpKey::new(algorithm, &key);
-    let (token, time): (Box<dyn Token>, _) = match spec.kind {
+    let (token, time): (Box<dyn transport::Device>, _) = match spec.kind {
         Kind::C100 | Kind::Usb if algorithm != Algorithm::Sha1 => {
             return Err(Stop::Scenario(
                 "the virtual event tokens are HMAC-SHA-1 (as C100 and USB fobs are)".to_owned(),
             ));
         }
         Kind::C100 => (
-            Box::new(
+            Box::new(Virtual::new(
                 C100::new(serial, key)
                     .map_err(scenario)?
                     .with_digits(digits)
                     .with_counter(spec.counter),
-            ),
+            )),
             None,
         ),
-        Kind::Usb => (
-            Box::new(
-                UsbToken::new(serial, key)
-                    .map_err(scenario)?
-                    .with_digits(digits)
-                    .with_counter(spec.counter),
-            ),
-            None,
-        ),
+        Kind::Usb => {
+            let token = UsbToken::new(serial, key)
+                .map_err(scenario)?
+                .with_digits(digits)
+                .with_counter(spec.counter);
+            let device: Box<dyn transport::Device> = match spec.transport {
+                Transport::Virtual => Box::new(Virtual::new(token)),
+                Transport::Hid => {
+                    let mut backend = VirtualHid::new();
+                    backend.plug(token);
+                    Box::new(
+                        HidDevice::open(&mut backend, serial.as_str())
+                            .map_err(|e| Stop::Scenario(format!("device {serial}: {e}")))?,
+                    )
+                }
+            };
+            (device, None)
+        }
         Kind::C200 => {
             let drift = Drift::from_ppm(spec.drift_ppm)
                 .map_err(|e| Stop::Scenario(format!("drift_ppm: {e}")))?;
@@ -410,7 +423,7 @@ fn build_device(
                 .with_step(step)
                 .map_err(scenario)?;
             (
-                Box::new(fob) as Box<dyn Token>,
+                Box::new(Virtual::new(fob)) as Box<dyn transport::Device>,
                 Some((TotpParams { step, t0: 0 }, quartz)),
             )
         }

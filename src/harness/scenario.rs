@@ -85,17 +85,27 @@ pub struct DeviceSpec {
     /// Time tokens: the device clock's initial offset, seconds.
     #[serde(default)]
     pub offset_secs: i64,
-    /// How the harness reaches the device. Only `virtual` today.
-    #[serde(default = "default_transport")]
-    pub transport: String,
+    /// How the harness reaches the device.
+    #[serde(default)]
+    pub transport: Transport,
 }
 
 fn default_digits() -> u8 {
     6
 }
 
-fn default_transport() -> String {
-    "virtual".to_owned()
+/// How the harness reaches a device: through the same
+/// [`transport::Device`](crate::transport::Device) trait whatever it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// The device model in process.
+    #[default]
+    Virtual,
+    /// A USB token behind the HID report protocol (`docs/protocols.md`),
+    /// on the virtual HID backend: the reports, status checks and
+    /// keyboard wedge a real token on hidapi goes through.
+    Hid,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -285,6 +295,17 @@ pub enum Step {
 }
 
 impl Step {
+    /// One of the four steps of the device replacement flow.
+    pub fn is_replacement(&self) -> bool {
+        matches!(
+            self,
+            Step::ReplaceStart { .. }
+                | Step::ReplaceSms { .. }
+                | Step::ReplaceDevice { .. }
+                | Step::ReplaceOtps { .. }
+        )
+    }
+
     /// How far an `advance` moves the clock; zero for every other step.
     pub fn advance(&self) -> std::time::Duration {
         match self {
@@ -461,10 +482,10 @@ fn check(case: &Case) -> Result<(), String> {
         if !(6..=8).contains(&device.digits) {
             return Err(format!("device {name}: digits must be 6, 7 or 8"));
         }
-        if device.transport != "virtual" {
+        if device.transport == Transport::Hid && device.kind != Kind::Usb {
             return Err(format!(
-                "device {name}: transport {:?} is not supported by scenarios yet (only \"virtual\")",
-                device.transport
+                "device {name}: transport \"hid\" is the USB token's; a {:?} has none",
+                device.kind
             ));
         }
         match (device.kind, device.step) {
@@ -603,6 +624,16 @@ steps = [{ do = "validate", device = "fob", by = "user", expect = "accept" }]
         assert!(e.contains("by = user needs a user holding device"), "{e}");
         let e = error(&GOOD.replace("{ kind = \"c100\" }", "{ kind = \"c100\", step = 30 }"));
         assert!(e.contains("only a c200 has a step"), "{e}");
+        let e = error(&GOOD.replace(
+            "{ kind = \"c100\" }",
+            "{ kind = \"c100\", transport = \"hid\" }",
+        ));
+        assert!(e.contains("transport \"hid\" is the USB token's"), "{e}");
+        let e = error(&GOOD.replace(
+            "{ kind = \"c100\" }",
+            "{ kind = \"usb\", transport = \"serial\" }",
+        ));
+        assert!(e.contains("serial"), "{e}");
     }
 
     #[test]
