@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use tokenrig::harness::faketime::FakeClock;
+use tokenrig::harness::privacyidea::PrivacyIdea;
 use tokenrig::harness::{self, Builtin, ClockControl, RunOptions, SuiteSource, Target, report};
 use tokenrig::verifier::Policy;
 
@@ -17,6 +19,7 @@ Examples:
   tokenrig conformance --filter 'RSY-*' --junit junit.xml
   tokenrig conformance --target http://127.0.0.1:8080 --admin-token \"$TOKEN\"
   tokenrig conformance --list
+  tokenrig conformance --target privacyidea+http://127.0.0.1:5001 --peer-password-stdin --jobs 4
   tokenrig conformance --export my-suite                # write the suite out to copy and extend
   tokenrig conformance --suite embedded --suite my-cases/   # the suite plus your own cases
 
@@ -29,8 +32,9 @@ clock further than --max-wait is unsupported, never failed; the others run
 on the wall clock, waiting out their advances, many at once (--jobs).
 Scenario format: docs/conformance.md.")]
 pub struct ConformanceArgs {
-    /// `builtin` (tokenrig's verifier in process, virtual clock) or the
-    /// base URL of a tokenrig-compatible HTTP verifier
+    /// `builtin` (tokenrig's verifier in process, virtual clock), the base
+    /// URL of a tokenrig-compatible HTTP verifier, or
+    /// `privacyidea+http://HOST:PORT` (docs/peers.md)
     #[arg(long, default_value = "builtin")]
     target: String,
     /// Suite files or directories of .toml files; `embedded` is the suite
@@ -64,6 +68,21 @@ pub struct ConformanceArgs {
     /// unsupported
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     max_wait: u64,
+    /// privacyIDEA target: the admin to log in as
+    #[arg(long, value_name = "USER", default_value = "admin")]
+    peer_user: String,
+    /// privacyIDEA target: read the admin's password from stdin's first
+    /// line [default: $TOKENRIG_PEER_PASSWORD]
+    #[arg(long)]
+    peer_password_stdin: bool,
+    /// privacyIDEA target: the libfaketime control file the server runs
+    /// under, so the harness sets its clock (clock control)
+    #[arg(long, value_name = "FILE")]
+    peer_clock_file: Option<PathBuf>,
+    /// privacyIDEA target: an SQLite users file on the server's machine to
+    /// create realm `tokenrig` over when it is missing
+    #[arg(long, value_name = "PATH")]
+    peer_users_db: Option<String>,
     /// Bearer token of the HTTP target's admin API [default: $TOKENRIG_ADMIN_TOKEN]
     #[arg(long, env = "TOKENRIG_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -179,10 +198,41 @@ fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError
             harness::http::Http::new(&a.target, token).map_err(refused)?,
         ));
     }
+    if let Some(url) = a.target.strip_prefix("privacyidea+") {
+        let password = peer_password(a)?;
+        let clock = a.peer_clock_file.clone().map(FakeClock::new);
+        let peer = PrivacyIdea::connect(url, &a.peer_user, &password, clock).map_err(refused)?;
+        let peer = match &a.peer_users_db {
+            Some(db) => peer.with_users_db(db).map_err(refused)?,
+            None => peer,
+        };
+        return Ok(Box::new(peer));
+    }
     Err(CliError::Usage(format!(
-        "--target {:?}: expected builtin or an http(s):// URL",
+        "--target {:?}: expected builtin, an http(s):// URL or privacyidea+http(s)://…",
         a.target
     )))
+}
+
+/// The peer admin's password: stdin's first line with
+/// --peer-password-stdin (read once, for every connection), else
+/// $TOKENRIG_PEER_PASSWORD.
+fn peer_password(a: &ConformanceArgs) -> Result<String, CliError> {
+    static STDIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if a.peer_password_stdin {
+        if let Some(p) = STDIN.get() {
+            return Ok(p.clone());
+        }
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        return Ok(STDIN.get_or_init(|| password).clone());
+    }
+    std::env::var("TOKENRIG_PEER_PASSWORD").map_err(|_| {
+        CliError::Usage(
+            "a privacyIDEA target needs --peer-password-stdin or TOKENRIG_PEER_PASSWORD".to_owned(),
+        )
+    })
 }
 
 /// Cases run at once on real time when `--jobs` is not given: most of a

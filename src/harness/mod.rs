@@ -11,9 +11,11 @@
 
 pub mod builtin;
 pub mod embedded;
+pub mod faketime;
 pub mod http;
 pub mod load;
 pub mod plan;
+pub mod privacyidea;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -6,6 +6,7 @@ use std::env;
 use std::path::PathBuf;
 
 pub mod postgres;
+pub mod privacyidea;
 pub mod server;
 
 /// Finds the program a test drives as a peer, or says why the test cannot run.

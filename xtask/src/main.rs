@@ -13,6 +13,8 @@
 //!   the binaries; `cargo xtask install-test`, the installed tool run
 //!   outside the repository (a CI step).
 //! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
+//! - [`peers`]: `cargo xtask peers`, the suite against privacyIDEA (under
+//!   faketime and on real time), throughput side by side, `docs/peers.md`.
 //! - [`tools`]: the external programs the tests start, installed on demand.
 //! - [`process`]: running commands as named steps that fail with one line.
 
@@ -22,6 +24,7 @@ mod ci;
 mod conformance;
 mod dist;
 mod fuzz;
+mod peers;
 mod process;
 mod tools;
 
@@ -37,7 +40,8 @@ commands:
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
   dist   build release binaries, then man pages and shell completions into target/dist
   install-test  cargo install both binaries into target/, run them outside the repository
-  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)";
+  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)
+  peers  run the suite against privacyIDEA (faketime, then real time), compare throughput, write docs/peers.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         ["dist"] => dist::run(),
         ["install-test"] => dist::install_test(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
+        ["peers"] => peers::run(),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())

@@ -30,7 +30,44 @@ const REQUIRED: &[Tool] = &[
         package: "postgresql",
         present: postgres_installed,
     },
+    // tests/peer_privacyidea.rs, cargo xtask peers: privacyIDEA under
+    // libfaketime, the harness moving its clock.
+    Tool {
+        binary: "libfaketime.so.1",
+        package: "faketime",
+        present: libfaketime_installed,
+    },
+    // The same: privacyIDEA is pip-installed into a venv.
+    Tool {
+        binary: "python3",
+        package: "python3-venv",
+        present: python_venv_works,
+    },
 ];
+
+/// Debian's `libfaketime` package (pulled in by `faketime`) puts the
+/// library under the multiarch directory; `harness::faketime` looks there.
+fn libfaketime_installed(library: &str) -> bool {
+    std::fs::read_dir("/usr/lib").is_ok_and(|dirs| {
+        dirs.flatten()
+            .any(|d| d.path().join("faketime").join(library).is_file())
+    }) || std::path::Path::new("/usr/lib/faketime")
+        .join(library)
+        .is_file()
+}
+
+/// Debian's python3 lacks `venv` and `ensurepip` until `python3-venv` is
+/// installed; a python3 that can make a venv has both.
+fn python_venv_works(python: &str) -> bool {
+    on_path(python)
+        && Command::new(python)
+            .args(["-c", "import venv, ensurepip"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
 
 /// Debian keeps PostgreSQL's server programs in `/usr/lib/postgresql/N/bin`,
 /// off `$PATH`; tests/support/postgres.rs looks in both places too.
@@ -46,9 +83,19 @@ fn postgres_installed(binary: &str) -> bool {
 /// Installs the packages of every required tool not on `$PATH`. Prints and
 /// does nothing when all are present, so it is cheap to run every time.
 pub fn install_missing() -> Result<(), String> {
+    install_missing_of(|_| true)
+}
+
+/// The same for the tools named in `binaries` only: `cargo xtask peers`
+/// needs faketime and a venv, not PostgreSQL.
+pub fn install_missing_among(binaries: &[&str]) -> Result<(), String> {
+    install_missing_of(|tool| binaries.contains(&tool.binary))
+}
+
+fn install_missing_of(wanted: impl Fn(&Tool) -> bool) -> Result<(), String> {
     let mut packages: Vec<&str> = REQUIRED
         .iter()
-        .filter(|tool| !(tool.present)(tool.binary))
+        .filter(|tool| wanted(tool) && !(tool.present)(tool.binary))
         .map(|tool| tool.package)
         .collect();
     // Several binaries can come from one package (PostgreSQL's do).
@@ -76,7 +123,7 @@ pub fn install_missing() -> Result<(), String> {
 
     let still_missing: Vec<&str> = REQUIRED
         .iter()
-        .filter(|tool| !(tool.present)(tool.binary))
+        .filter(|tool| wanted(tool) && !(tool.present)(tool.binary))
         .map(|tool| tool.binary)
         .collect();
     if still_missing.is_empty() {

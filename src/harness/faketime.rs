@@ -1,0 +1,158 @@
+//! A peer's clock moved through libfaketime: a process started with
+//! [`FakeClock::process_env`] reads its time from a control file, which
+//! [`FakeClock::set`] rewrites. That is how the harness gets clock control
+//! over a verifier it cannot change (privacyIDEA).
+//!
+//! The file holds an absolute instant (`2026-01-01 00:00:00.250000`), so
+//! the peer's clock is frozen there until the next `set`, exactly as a
+//! case's virtual clock is. libfaketime reads it as local time: the peer
+//! runs with `TZ=UTC`, which `process_env` sets.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::clock::UnixTime;
+
+/// Where Debian's `libfaketime` package puts the library, per architecture.
+const LIBRARY_DIRS: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/faketime",
+    "/usr/lib/aarch64-linux-gnu/faketime",
+    "/usr/lib/faketime",
+    "/usr/local/lib/faketime",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum FakeClockError {
+    #[error("cannot write the faketime control file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The control file of a peer running under libfaketime.
+#[derive(Debug, Clone)]
+pub struct FakeClock {
+    path: PathBuf,
+}
+
+impl FakeClock {
+    /// A clock over `path`; nothing is written until [`set`](Self::set).
+    pub fn new(path: impl Into<PathBuf>) -> FakeClock {
+        FakeClock { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Freezes the peer's clock at `now`. Written to a sibling file and
+    /// renamed over the control file, so the peer never reads half a line.
+    pub fn set(&self, now: UnixTime) -> Result<(), FakeClockError> {
+        let write_error = |source| FakeClockError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut staging = self.path.clone().into_os_string();
+        staging.push(".new");
+        let staging = PathBuf::from(staging);
+        std::fs::write(&staging, format!("{}\n", timestamp(now))).map_err(write_error)?;
+        std::fs::rename(&staging, &self.path).map_err(write_error)
+    }
+
+    /// The environment that puts a process under this clock, given the
+    /// library ([`find_library`]). `FAKETIME_NO_CACHE` makes it read the
+    /// file at every clock call, so a `set` applies to the next request.
+    pub fn process_env(&self, library: &Path) -> Vec<(&'static str, OsString)> {
+        vec![
+            ("LD_PRELOAD", library.as_os_str().to_owned()),
+            ("FAKETIME_TIMESTAMP_FILE", self.path.as_os_str().to_owned()),
+            ("FAKETIME_NO_CACHE", "1".into()),
+            ("TZ", "UTC".into()),
+        ]
+    }
+}
+
+/// `libfaketime.so.1` where the Debian package installs it, if it does.
+pub fn find_library() -> Option<PathBuf> {
+    LIBRARY_DIRS
+        .iter()
+        .map(|dir| Path::new(dir).join("libfaketime.so.1"))
+        .find(|path| path.is_file())
+}
+
+/// `YYYY-MM-DD hh:mm:ss.ffffff` in UTC, libfaketime's absolute format.
+fn timestamp(t: UnixTime) -> String {
+    let secs = t.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        t.subsec_nanos() / 1000
+    )
+}
+
+/// Days since 1970-01-01 to the proleptic Gregorian date (Howard
+/// Hinnant's `civil_from_days`, for days ≥ 0).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_with_microseconds() {
+        assert_eq!(timestamp(UnixTime::EPOCH), "1970-01-01 00:00:00.000000");
+        assert_eq!(
+            timestamp(UnixTime::from_secs(59)),
+            "1970-01-01 00:00:59.000000"
+        );
+        // RFC 6238 Appendix B instants.
+        assert_eq!(
+            timestamp(UnixTime::from_secs(1_111_111_109)),
+            "2005-03-18 01:58:29.000000"
+        );
+        assert_eq!(
+            timestamp(UnixTime::from_secs(2_000_000_000)),
+            "2033-05-18 03:33:20.000000"
+        );
+        assert_eq!(
+            timestamp(UnixTime::from_secs(16_000_000_000)),
+            "2477-01-07 04:26:40.000000"
+        );
+        assert_eq!(
+            timestamp(UnixTime::from_nanos(1_767_225_600_250_000_000)),
+            "2026-01-01 00:00:00.250000"
+        );
+        // A leap day.
+        assert_eq!(
+            timestamp(UnixTime::from_secs(951_782_400)),
+            "2000-02-29 00:00:00.000000"
+        );
+    }
+
+    #[test]
+    fn set_replaces_the_control_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = FakeClock::new(dir.path().join("clock"));
+        clock.set(UnixTime::from_secs(59)).expect("set");
+        clock.set(UnixTime::from_secs(60)).expect("set again");
+        let text = std::fs::read_to_string(clock.path()).expect("read");
+        assert_eq!(text, "1970-01-01 00:01:00.000000\n");
+        assert!(!dir.path().join("clock.new").exists());
+    }
+}
