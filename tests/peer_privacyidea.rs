@@ -127,7 +127,32 @@ fn privacyidea_ends_every_case_as_expected_with_and_without_clock_control() {
         // Two connections: one sync worker serves them in turn, and more
         // would queue requests past the real-time plan's slack.
         let targets = (0..2).map(|_| connect(&server, None)).collect();
-        let results = harness::run(targets, &cases, &options, &Quiet);
+        let mut results = harness::run(targets, &cases, &options, &Quiet);
+        // A case the loaded machine ran late is an error that says nothing
+        // about privacyIDEA: run those once more, alone (fresh serials).
+        let late: Vec<_> = cases
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| {
+                r.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("after its planned instant"))
+            })
+            .map(|(c, _)| c.clone())
+            .collect();
+        if !late.is_empty() {
+            let again = harness::run(
+                vec![connect(&server, None)],
+                &late,
+                &RunOptions::new(SEED ^ 0x5eed),
+                &Quiet,
+            );
+            for rerun in again {
+                if let Some(r) = results.iter_mut().find(|r| r.id == rerun.id) {
+                    *r = rerun;
+                }
+            }
+        }
         wrong.extend(mismatches("real time", &results, &expected, |e| &e.1));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

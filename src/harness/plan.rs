@@ -60,6 +60,9 @@ pub struct RealTime {
     starts: Vec<Range<u64>>,
     /// The advances in all, waited out in real time.
     pub waits: Duration,
+    /// Whether a late step could change what the case reads (time steps,
+    /// replacement lifetimes); a case of event tokens alone never is.
+    pub timing_matters: bool,
 }
 
 impl RealTime {
@@ -208,10 +211,13 @@ impl Timeline {
         }
         let period_ms = devices.iter().map(|d| d.step_ms).fold(0, lcm);
         if period_ms == 0 {
+            // Lifetimes are read only across an advance.
+            let lifetimes = !self.total.is_zero() && case.steps.iter().any(Step::is_replacement);
             return Ok(Schedule::RealTime(RealTime {
                 period_ms: 0,
                 starts: Vec::new(),
                 waits: self.total,
+                timing_matters: lifetimes,
             }));
         }
         let base = UnixTime::from_secs(case.start());
@@ -235,6 +241,7 @@ impl Timeline {
             period_ms,
             starts,
             waits: self.total,
+            timing_matters: true,
         }))
     }
 

@@ -451,7 +451,13 @@ enum Timing {
     Virtual,
     /// The target decides on the wall clock; the case began at `begin`
     /// and each step runs at its planned instant, `planned` after it.
-    Wall { begin: UnixTime, planned: Duration },
+    /// `strict`: a late step stops the case (it reads time steps or
+    /// lifetimes).
+    Wall {
+        begin: UnixTime,
+        planned: Duration,
+        strict: bool,
+    },
 }
 
 /// One case under way: its devices, users and clock, a method per step.
@@ -575,6 +581,7 @@ impl<'t> CaseRun<'t> {
                     Timing::Wall {
                         begin,
                         planned: Duration::ZERO,
+                        strict: rt.timing_matters,
                     },
                 )
             }
@@ -654,7 +661,12 @@ impl<'t> CaseRun<'t> {
     /// that would reach the target too late for the plan stops the case
     /// as an error (it says nothing about the target's conformance).
     fn tick(&mut self) -> Result<(), Stop> {
-        let Timing::Wall { begin, planned } = self.timing else {
+        let Timing::Wall {
+            begin,
+            planned,
+            strict,
+        } = self.timing
+        else {
             return Ok(self.target.set_time(self.clock.now())?);
         };
         let instant = begin.saturating_add(planned);
@@ -663,7 +675,10 @@ impl<'t> CaseRun<'t> {
             self.observer.waiting(self.id, wait);
             std::thread::sleep(wait);
             self.observer.resumed(self.id);
-        } else if let Some(late) = now.duration_since(instant).filter(|l| *l > LATENESS) {
+        } else if let Some(late) = now
+            .duration_since(instant)
+            .filter(|l| strict && *l > LATENESS)
+        {
             return Err(Stop::Target(TargetError::Failed(format!(
                 "step {}: on real time it ran {:.1} s after its planned instant (more than {} s), so the time steps it reads are no longer certain; rerun, or use a target with clock control",
                 self.n,
