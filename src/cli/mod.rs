@@ -145,11 +145,9 @@ pub fn run() -> ExitCode {
             )
         }
         Command::Man { out } => done(
-            tokenrig::cmdline::write_man_pages(Cli::command(), &out)
-                .map(|_| ())
-                .map_err(|e| {
-                    CliError::Io(io::Error::new(e.kind(), format!("{}: {e}", out.display())))
-                }),
+            tokenrig::cmdline::write_man_pages(Cli::command(), &out).map_err(|e| {
+                CliError::Io(io::Error::new(e.kind(), format!("{}: {e}", out.display())))
+            }),
         ),
     };
     match result {

@@ -83,31 +83,20 @@ pub fn find_library() -> Option<PathBuf> {
 
 /// `YYYY-MM-DD hh:mm:ss.ffffff` in UTC, libfaketime's absolute format.
 fn timestamp(t: UnixTime) -> String {
-    let secs = t.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        t.subsec_nanos() / 1000
-    )
-}
-
-/// Days since 1970-01-01 to the proleptic Gregorian date (Howard
-/// Hinnant's `civil_from_days`, for days ≥ 0).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    // UnixTime ends in 2554, well inside `time`'s range.
+    match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.as_nanos())) {
+        Ok(at) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.microsecond()
+        ),
+        Err(_) => "9999-12-31 23:59:59.999999".to_owned(),
+    }
 }
 
 #[cfg(test)]

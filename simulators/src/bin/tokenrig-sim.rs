@@ -177,7 +177,6 @@ fn main() -> ExitCode {
             }
         }
         Command::Man { out } => tokenrig::cmdline::write_man_pages(Cli::command(), &out)
-            .map(|_| ())
             .map_err(|e| SimError::Failure(format!("{}: {e}", out.display()))),
     };
     match result {
