@@ -1,4 +1,4 @@
-//! Durable validations per second: `Verifier::check_serial` on an SQLite
+//! Durable validations per second: `Service::check_serial` on an SQLite
 //! store in WAL mode with `synchronous=FULL`, so every accept is a
 //! compare-and-set and an audit row committed with an fsync. Each iteration
 //! submits the token's next valid code, so the work is a real accept.
@@ -13,7 +13,8 @@ use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
 use tokenrig::inventory::{self, Format};
 use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey};
-use tokenrig::store::{SecretSource, Store, StoreSecret, Verifier};
+use tokenrig::service::Service;
+use tokenrig::store::{SecretSource, Store, StoreSecret};
 use tokenrig::verifier::{Outcome, Policy};
 
 const SERIAL: &str = "1000133508267";
@@ -27,7 +28,7 @@ fn store(c: &mut Criterion) {
     let csv = format!("serial,kind,key,digits,step\n{SERIAL},c100,{KEY_HEX},6,\n");
     let entries = inventory::parse(csv.as_bytes(), Format::Csv, None).expect("inventory parses");
     store.import(&entries, UnixTime::EPOCH).expect("import");
-    let verifier = Verifier::new(store, Policy::default());
+    let verifier = Service::new(store, Policy::default());
     let serial = Serial::parse(SERIAL).expect("serial");
     let key = OtpKey::new(
         Algorithm::Sha1,

@@ -32,6 +32,7 @@ pub mod harness;
 pub mod inventory;
 pub mod otp;
 pub mod server;
+pub mod service;
 pub mod sms;
 pub mod store;
 pub mod transport;

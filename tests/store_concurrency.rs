@@ -10,7 +10,8 @@ use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
 use tokenrig::inventory::{self, Format};
 use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey};
-use tokenrig::store::{SecretSource, Store, StoreSecret, Verifier, default_key_file};
+use tokenrig::service::Service;
+use tokenrig::store::{SecretSource, Store, StoreSecret, default_key_file};
 use tokenrig::verifier::{Outcome, Policy, Reason};
 
 const FLEET: &[u8] = include_bytes!("../fixtures/inventory/fleet.csv");
@@ -46,7 +47,7 @@ fn eight_connections_one_code_exactly_one_accept() {
             );
             thread::spawn(move || {
                 let store = Store::open_with(&url, &source).expect("own connection");
-                let verifier = Verifier::new(store, Policy::default());
+                let verifier = Service::new(store, Policy::default());
                 barrier.wait();
                 verifier.check_serial(serial, &code, now).expect("decided")
             })

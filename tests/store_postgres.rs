@@ -19,11 +19,9 @@ use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
 use tokenrig::inventory::{self, Format};
 use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey};
+use tokenrig::service::{ReplacementError, Service};
 use tokenrig::sms::Outbox;
-use tokenrig::store::{
-    AttemptId, ReplacementError, SecretSource, Store, StoreError, StoreSecret, TokenStatus,
-    Verifier,
-};
+use tokenrig::store::{AttemptId, SecretSource, Store, StoreError, StoreSecret, TokenStatus};
 use tokenrig::user::{HashParams, PasswordHash, User};
 use tokenrig::verifier::{Outcome, Policy, Reason, TokenState};
 
@@ -121,7 +119,10 @@ fn the_store_behaves_on_postgres_as_on_sqlite() {
         Err(StoreError::UserHasToken { .. })
     ));
 
-    let verifier = Verifier::new(store, Policy::default());
+    let verifier = Service::new(
+        Store::open_with(&url, &secret()).expect("second connection"),
+        Policy::default(),
+    );
     let check = |otp: &str| verifier.check_user(&username, otp, T).expect("decided");
     assert_eq!(check(&code(3)), Outcome::Accepted { matched: 3 });
     assert_eq!(check(&code(3)), Outcome::Rejected(Reason::Replayed));
@@ -129,7 +130,7 @@ fn the_store_behaves_on_postgres_as_on_sqlite() {
         check("000000");
     }
     assert_eq!(check(&code(4)), Outcome::Rejected(Reason::Locked));
-    verifier.store.unlock(serial(C100), T).expect("unlock");
+    verifier.unlock(serial(C100), T).expect("unlock");
     assert_eq!(check(&code(4)), Outcome::Accepted { matched: 4 });
     let synced = verifier
         .resync_user_code(
@@ -144,7 +145,6 @@ fn the_store_behaves_on_postgres_as_on_sqlite() {
     assert_eq!(check(&code(602)), Outcome::Accepted { matched: 602 });
 
     // Replacement: both rows or neither.
-    let store = verifier.store;
     let (old, new) = (serial(C100), serial(SPARE_C100));
     let stale = (TokenState::event(9), TokenState::event(2));
     assert!(matches!(
@@ -198,7 +198,7 @@ fn eight_connections_one_code_exactly_one_accept() {
             let (url, barrier) = (url.clone(), Arc::clone(&barrier));
             thread::spawn(move || {
                 let store = Store::open_with(&url, &secret()).expect("own connection");
-                let verifier = Verifier::new(store, Policy::default());
+                let verifier = Service::new(store, Policy::default());
                 (0..CODES)
                     .filter(|&counter| {
                         barrier.wait();
@@ -304,7 +304,7 @@ fn a_replacement_is_one_attempt_across_connections() {
     };
     let url = fleet_store(&cluster, "replacement");
     let connect = || {
-        Verifier::new(
+        Service::new(
             Store::open_with(&url, &secret()).expect("open"),
             Policy::default(),
         )
@@ -312,8 +312,8 @@ fn a_replacement_is_one_attempt_across_connections() {
     let (a, b) = (connect(), connect());
     let user = alice();
     let username = *user.username();
-    a.store.add_user(&user, T).expect("add");
-    a.store.assign(&username, serial(C100), T).expect("assign");
+    a.add_user(&user, T).expect("add");
+    a.assign(&username, serial(C100), T).expect("assign");
     let at = |secs: u64| UnixTime::from_secs(T.as_secs() + secs);
 
     let wrong = a.start_replacement(&Outbox, &username, "hunter43", serial(C100), at(0));
@@ -325,7 +325,7 @@ fn a_replacement_is_one_attempt_across_connections() {
         .start_replacement(&Outbox, &username, "hunter42", serial(C100), at(0))
         .expect("started");
     // The other connection reads the SMS and takes the next step.
-    let outbox = b.store.sms_outbox(Some(user.phone())).expect("outbox");
+    let outbox = b.sms_outbox(Some(user.phone())).expect("outbox");
     assert_eq!(outbox.len(), 1);
     let sms = outbox[0].code.to_string();
     assert!(outbox[0].text.contains(&sms));
@@ -361,11 +361,7 @@ fn a_replacement_is_one_attempt_across_connections() {
         .expect("completed");
     assert_eq!(new, serial(C200));
     assert_eq!(
-        a.store
-            .token(serial(C100))
-            .expect("read")
-            .expect("there")
-            .status,
+        a.token(serial(C100)).expect("read").expect("there").status,
         TokenStatus::Replaced
     );
     assert_eq!(
@@ -381,7 +377,7 @@ fn a_replacement_is_one_attempt_across_connections() {
         a.check_user(&username, &totp(later), later).expect("check"),
         Outcome::Accepted { .. }
     ));
-    let audit = a.store.audit(100).expect("audit");
+    let audit = a.audit(100).expect("audit");
     let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
     for action in ["replace_started", "sms_sent", "replace"] {
         assert!(actions.contains(&action), "{actions:?}");

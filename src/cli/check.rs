@@ -6,9 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
-use tokenrig::store::Verifier;
 use tokenrig::user::TaxCode;
-use tokenrig::verifier::{Outcome, Policy};
+use tokenrig::verifier::Outcome;
 
 use super::assign::serial;
 use super::db::{DbArgs, instant, unix_time};
@@ -36,7 +35,7 @@ pub struct CheckArgs {
 
 pub fn run(a: CheckArgs) -> Result<ExitCode, CliError> {
     let now = instant(a.time);
-    let verifier = Verifier::new(a.db.open()?, Policy::default());
+    let verifier = a.db.open()?;
     let outcome = match (&a.user, a.serial) {
         (Some(user), _) => verifier.check_user(user, &a.otp, now)?,
         (None, Some(serial)) => verifier.check_serial(serial, &a.otp, now)?,

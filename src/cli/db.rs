@@ -5,7 +5,9 @@ use std::io::{self, Read};
 
 use clap::Args;
 use tokenrig::clock::{Clock, SystemClock, UnixTime};
+use tokenrig::service::Service;
 use tokenrig::store::{Store, StoreError, default_data_dir};
+use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
 
 use super::CliError;
@@ -20,10 +22,11 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// Opens (creating and migrating) the store; the default location's
-    /// directory is created on first use.
-    pub fn open(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.url()?)?)
+    /// Opens (creating and migrating) the store, under the default
+    /// policy; the default location's directory is created on first use.
+    pub fn open(&self) -> Result<Service, CliError> {
+        let store = Store::open(&self.url()?)?;
+        Ok(Service::new(store, Policy::default()))
     }
 
     /// The URL given, or the default SQLite file's (its directory created).

@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use clap::Args;
 use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
-use tokenrig::store::Verifier;
-use tokenrig::verifier::Policy;
 
 use super::CliError;
 use super::assign::serial;
@@ -41,7 +39,7 @@ pub struct ResyncArgs {
 pub fn run(a: ResyncArgs) -> Result<ExitCode, CliError> {
     let now = instant(a.time);
     let user_code = a.user_code.as_deref().map(user_code).transpose()?;
-    let verifier = Verifier::new(a.db.open()?, Policy::default());
+    let verifier = a.db.open()?;
     let outcome = match (&user_code, a.serial) {
         (Some(code), _) => verifier.resync_user_code(code, &a.otp1, &a.otp2, now)?,
         (None, Some(serial)) => verifier.resync_serial(serial, &a.otp1, &a.otp2, now)?,

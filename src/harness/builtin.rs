@@ -1,6 +1,6 @@
 //! The `builtin` target: tokenrig's own verifier in process, on a fresh
 //! SQLite file per case, deciding at the harness's virtual time. The same
-//! `Verifier` the server runs, minus HTTP. [`Builtin::on_wall_clock`]
+//! `Service` the server runs, minus HTTP. [`Builtin::on_wall_clock`]
 //! decides on the wall clock instead, as a verifier in production does:
 //! the real-time runner's in-process test bed.
 
@@ -13,10 +13,9 @@ use super::target::{
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::device::Serial;
 use crate::inventory::{self, Format};
+use crate::service::{ReplacementError, Service};
 use crate::sms::Outbox;
-use crate::store::{
-    AttemptId, ReplacementError, SecretSource, Store, StoreError, StoreSecret, Verifier,
-};
+use crate::store::{AttemptId, SecretSource, Store, StoreError, StoreSecret};
 use crate::user::{HashParams, PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 use crate::verifier::{Outcome, Policy};
 
@@ -34,7 +33,7 @@ pub struct Builtin {
     now: UnixTime,
     wall_clock: bool,
     /// The current case's store and the directory holding it.
-    case: Option<(Verifier, TempDir)>,
+    case: Option<(Service, TempDir)>,
 }
 
 impl Builtin {
@@ -64,7 +63,7 @@ impl Builtin {
         }
     }
 
-    fn verifier(&self) -> Result<&Verifier, TargetError> {
+    fn verifier(&self) -> Result<&Service, TargetError> {
         self.case
             .as_ref()
             .map(|(v, _)| v)
@@ -127,7 +126,7 @@ impl Target for Builtin {
         let url = format!("sqlite:{}", dir.path().join("case.db").display());
         let secret = StoreSecret::generate().map_err(failed)?;
         let store = Store::open_with(&url, &SecretSource::Given(secret)).map_err(failed)?;
-        self.case = Some((Verifier::new(store, self.policy.clone()), dir));
+        self.case = Some((Service::new(store, self.policy.clone()), dir));
         Ok(())
     }
 
@@ -140,7 +139,6 @@ impl Target for Builtin {
         let csv = inventory_csv(tokens);
         let entries = inventory::parse(csv.as_bytes(), Format::Csv, None).map_err(failed)?;
         self.verifier()?
-            .store
             .import(&entries, self.now())
             .map(|_| ())
             .map_err(failed)
@@ -151,14 +149,12 @@ impl Target for Builtin {
         let code = UserCode::parse(&user.user_code).map_err(failed)?;
         let hash = PasswordHash::new_with_params(&user.password, LIGHT_HASH).map_err(failed)?;
         self.verifier()?
-            .store
             .add_user(&User::new(user.tax_code, phone, code, hash), self.now())
             .map_err(failed)
     }
 
     fn assign(&mut self, user: &TaxCode, serial: Serial) -> Result<(), TargetError> {
         self.verifier()?
-            .store
             .assign(user, serial, self.now())
             .map_err(failed)
     }
@@ -199,7 +195,6 @@ impl Target for Builtin {
 
     fn unlock(&mut self, serial: Serial) -> Result<(), TargetError> {
         self.verifier()?
-            .store
             .unlock(serial, self.now())
             .map(|_| ())
             .map_err(failed)
@@ -223,11 +218,7 @@ impl Target for Builtin {
 
     fn latest_sms_code(&mut self, phone: &str) -> Result<String, TargetError> {
         let phone = PhoneNumber::parse(phone).map_err(failed)?;
-        let outbox = self
-            .verifier()?
-            .store
-            .sms_outbox(Some(&phone))
-            .map_err(failed)?;
+        let outbox = self.verifier()?.sms_outbox(Some(&phone)).map_err(failed)?;
         outbox
             .last()
             .map(|m| m.code.to_string())
@@ -239,6 +230,7 @@ impl Target for Builtin {
         let v = self.verifier()?;
         let result = attempt
             .parse::<AttemptId>()
+            .map_err(ReplacementError::from)
             .and_then(|id| v.replacement_sms_code(&id, code, now));
         step_verdict(result)
     }
@@ -248,6 +240,7 @@ impl Target for Builtin {
         let v = self.verifier()?;
         let result = attempt
             .parse::<AttemptId>()
+            .map_err(ReplacementError::from)
             .and_then(|id| v.replacement_device(&id, serial, now));
         step_verdict(result)
     }
@@ -258,6 +251,7 @@ impl Target for Builtin {
         let otps: Vec<&str> = otps.iter().map(String::as_str).collect();
         let result = attempt
             .parse::<AttemptId>()
+            .map_err(ReplacementError::from)
             .and_then(|id| v.replacement_otps(&id, &otps, now));
         step_verdict(result)
     }

@@ -137,7 +137,7 @@ pub(super) async fn import(
                 Ok(entries) => entries,
                 Err(e) => return Ok(Err(e.to_string())),
             };
-            v.store.import(&entries, now).map(Ok)
+            v.import(&entries, now).map(Ok)
         })
         .await?
         .map_err(ApiError::unprocessable)?;
@@ -176,8 +176,7 @@ pub(super) async fn add_user(
                 Ok(hash) => hash,
                 Err(e) => return Ok(Err(e.to_string())),
             };
-            v.store
-                .add_user(&User::new(username, phone, user_code, hash), now)
+            v.add_user(&User::new(username, phone, user_code, hash), now)
                 .map(Ok)
         })
         .await?
@@ -214,7 +213,7 @@ pub(super) async fn assign(
     let now = state.now();
     state
         .fast
-        .run(move |v| v.store.assign(&username, serial, now))
+        .run(move |v| v.assign(&username, serial, now))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -235,8 +234,8 @@ pub(super) async fn unlock(
     let summary = state
         .fast
         .run(move |v| {
-            v.store.unlock(serial, now)?;
-            v.store.token_summary(serial)
+            v.unlock(serial, now)?;
+            v.token(serial)
         })
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("serial {serial} is gone")))?;
@@ -296,10 +295,7 @@ pub(super) async fn tokens(
         .map(|u| TaxCode::parse(&u))
         .transpose()
         .map_err(|e| ApiError::unprocessable(format!("user: {e}")))?;
-    let all = state
-        .fast
-        .run(move |v| v.store.tokens(user.as_ref()))
-        .await?;
+    let all = state.fast.run(move |v| v.tokens(user.as_ref())).await?;
     Ok(Json(all.iter().map(TokenView::from).collect()))
 }
 
@@ -325,7 +321,7 @@ pub(super) async fn audit(
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, ApiError> {
     let limit = query.limit.unwrap_or(100).min(10_000);
-    let rows = state.fast.run(move |v| v.store.audit(limit)).await?;
+    let rows = state.fast.run(move |v| v.audit(limit)).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| AuditView {

@@ -30,8 +30,9 @@ use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock, UnixTime, VirtualClock};
+use crate::service::Service;
 use crate::sms::SmsGateway;
-use crate::store::{SecretSource, Store, StoreError, StoreUrl, Verifier};
+use crate::store::{SecretSource, Store, StoreError, StoreUrl};
 use crate::verifier::Policy;
 
 pub use error::ApiError;
@@ -215,7 +216,7 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
     let open = || {
         let store = Store::open_with(&config.db_url, &config.secret)?;
         store.defer_checkpoints()?;
-        Ok(Verifier::new(store, config.policy.clone()))
+        Ok(Service::new(store, config.policy.clone()))
     };
     let fast = Pool::start("store-fast", fast_workers, batching, open)?;
     let slow = Pool::start("store-slow", 2, Batching::Off, open)?;
@@ -282,7 +283,7 @@ pub async fn serve(
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
     // A round trip through a store worker: healthy means able to answer.
-    state.fast.run(|v| v.store.ping()).await?;
+    state.fast.run(|v| v.ping()).await?;
     Ok("ok\n")
 }
 

@@ -14,12 +14,13 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::store::{StoreError, Verifier};
+use crate::service::Service;
+use crate::store::StoreError;
 
 /// What a job hands back to its worker: called with the batch's commit
 /// result, it delivers the job's own result (or the commit's failure).
 type Finish = Box<dyn FnOnce(Result<(), Arc<StoreError>>) + Send>;
-type Job = Box<dyn FnOnce(&Verifier) -> Finish + Send>;
+type Job = Box<dyn FnOnce(&Service) -> Finish + Send>;
 
 /// How a pool groups jobs into transactions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub enum PoolError {
     WorkerGone,
 }
 
-/// A fixed set of worker threads, each with its own [`Verifier`].
+/// A fixed set of worker threads, each with its own [`Service`].
 pub struct Pool {
     sender: Option<crossbeam_channel::Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
@@ -56,7 +57,7 @@ impl Pool {
         name: &str,
         workers: usize,
         batching: Batching,
-        open: impl Fn() -> Result<Verifier, StoreError>,
+        open: impl Fn() -> Result<Service, StoreError>,
     ) -> Result<Pool, StoreError> {
         let (sender, receiver) = crossbeam_channel::unbounded::<Job>();
         let verifiers = (0..workers.max(1))
@@ -84,7 +85,7 @@ impl Pool {
     pub async fn run<T, F>(&self, f: F) -> Result<T, PoolError>
     where
         T: Send + 'static,
-        F: FnOnce(&Verifier) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Service) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T, PoolError>>();
         let job: Job = Box::new(move |verifier| {
@@ -118,7 +119,7 @@ impl Drop for Pool {
     }
 }
 
-fn work(verifier: &Verifier, jobs: &crossbeam_channel::Receiver<Job>, batching: Batching) {
+fn work(verifier: &Service, jobs: &crossbeam_channel::Receiver<Job>, batching: Batching) {
     while let Ok(first) = jobs.recv() {
         match batching {
             Batching::Off => first(verifier)(Ok(())),
@@ -133,7 +134,7 @@ fn work(verifier: &Verifier, jobs: &crossbeam_channel::Receiver<Job>, batching: 
                 let mut finishers: Vec<Finish> = Vec::with_capacity(queued.len());
                 // If the batch cannot even begin, the jobs are dropped
                 // unrun and their callers see `WorkerGone`-like errors.
-                let committed = verifier.store.batch(|_| {
+                let committed = verifier.batch(|_| {
                     for job in queued {
                         finishers.push(job(verifier));
                     }

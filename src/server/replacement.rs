@@ -17,7 +17,8 @@ use zeroize::Zeroizing;
 use super::AppState;
 use super::error::{ApiError, ApiJson};
 use crate::device::Serial;
-use crate::store::{AttemptId, ReplacementError};
+use crate::service::ReplacementError;
+use crate::store::AttemptId;
 use crate::user::{PhoneNumber, TaxCode};
 use crate::verifier::Reason;
 
@@ -27,9 +28,7 @@ impl From<ReplacementError> for ApiError {
             ReplacementError::Rejected(reason) => {
                 ApiError::new(status_of(&reason), reason.user_message()).with_reason(reason.code())
             }
-            ReplacementError::UnknownAttempt => {
-                ApiError::new(StatusCode::NOT_FOUND, "no replacement attempt has this id")
-            }
+            ReplacementError::UnknownAttempt => unknown_attempt(),
             ReplacementError::NotActiveDevice(serial) => ApiError::unprocessable(format!(
                 "serial {serial} is not the account's active device"
             ))
@@ -46,6 +45,10 @@ impl From<ReplacementError> for ApiError {
                     "the SMS could not be sent; start again",
                 )
                 .with_reason("sms_gateway_failed")
+            }
+            ReplacementError::Entropy => {
+                tracing::error!("the OS random number generator failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
             ReplacementError::Store(e) => e.into(),
         }
@@ -65,8 +68,12 @@ fn status_of(reason: &Reason) -> StatusCode {
     }
 }
 
+fn unknown_attempt() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no replacement attempt has this id")
+}
+
 fn attempt_id(id: &str) -> Result<AttemptId, ApiError> {
-    id.parse::<AttemptId>().map_err(ApiError::from)
+    id.parse::<AttemptId>().map_err(|_| unknown_attempt())
 }
 
 #[derive(Deserialize)]
@@ -219,7 +226,7 @@ pub(super) async fn outbox(
         .map_err(|e| ApiError::unprocessable(format!("phone: {e}")))?;
     let messages = state
         .fast
-        .run(move |v| v.store.sms_outbox(phone.as_ref()))
+        .run(move |v| v.sms_outbox(phone.as_ref()))
         .await?;
     Ok(Json(
         messages

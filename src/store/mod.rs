@@ -5,10 +5,10 @@
 //! `synchronous=FULL`), the default, and PostgreSQL (`postgres.rs`;
 //! `postgres://…`), for several verifier processes sharing one database.
 //! Encryption and domain types live here, above both, so nothing above
-//! this API knows which one it talks to. [`Verifier`] (`service.rs`)
-//! drives the sans-IO core over it, and the device replacement flow
-//! (`replace.rs`) with its attempts stored, so several processes on one
-//! database share them.
+//! this API knows which one it talks to. Persistence only: what a request
+//! decides is the service's (`crate::service`), which drives the sans-IO
+//! core over this API; replacement attempts are stored here
+//! (`attempts.rs`), so several processes on one database share them.
 //!
 //! # Invariants
 //! - **Compare-and-set.** A token's state changes only through
@@ -43,13 +43,12 @@
 //!
 //! [`Reason::code`]: crate::verifier::Reason::code
 
+mod attempts;
 mod error;
 mod outbox;
 mod postgres;
-mod replace;
 mod rows;
 mod secret;
-mod service;
 mod sqlite;
 
 use std::fmt;
@@ -63,14 +62,13 @@ use crate::otp::{Algorithm, Digits, TimeStep, TotpParams};
 use crate::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 use crate::verifier::{Decision, TokenConfig, TokenKind, TokenState, unlock};
 
+pub use attempts::{AttemptId, DeviceSwap, NoSuchAttempt, StoredAttempt};
 pub use error::StoreError;
 pub use outbox::OutboxMessage;
-pub use replace::{AttemptId, ReplacementError};
 pub use secret::{STORE_KEY_ENV, SecretSource, StoreSecret, default_key_file};
-pub use service::{MAX_ATTEMPTS, Verifier};
 
 use postgres::PgDb;
-use rows::{AuditInsert, Database, SwapRows, TokenRow, UserRow, u64_from_sql, u64_to_sql};
+use rows::{AuditInsert, Database, TokenRow, UserRow, u64_from_sql, u64_to_sql};
 use secret::{Keys, NONCE_LEN, Sealed};
 use sqlite::SqliteDb;
 
@@ -575,31 +573,6 @@ impl Store {
         } else {
             Err(StoreError::Conflict(new))
         }
-    }
-
-    /// [`Store::replace_device`], and when `attempt` is given, that
-    /// attempt's compare-and-set too: all in one transaction, or nothing.
-    fn swap_devices(
-        &self,
-        username: &TaxCode,
-        (old, new): (Serial, Serial),
-        (shelf, bound): (TokenState, TokenState),
-        attempt: Option<&rows::ReplacementRow>,
-        at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        let swap = SwapRows {
-            username: username.as_str(),
-            old: old.as_str(),
-            new: new.as_str(),
-            shelf: &shelf,
-            bound: &bound,
-            attempt,
-        };
-        let audit = AuditInsert {
-            serial: Some(new.as_str()),
-            ..admin_audit(at, AuditAction::Replace, Some(username.as_str()))
-        };
-        self.db().swap_devices(&swap, &audit)
     }
 
     /// Runs `work` with the writes it makes committed together: on SQLite

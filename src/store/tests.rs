@@ -312,7 +312,7 @@ fn users_assignment_and_the_verifier_leave_no_code_in_the_audit() {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].status, TokenStatus::Active);
 
-    let verifier = Verifier::new(store, Policy::default());
+    let verifier = crate::service::Service::new(store, Policy::default());
     let now = UnixTime::from_secs(1_700_000_000);
     let accepted = verifier
         .check_user(&username, &event_code(0), now)
@@ -334,7 +334,7 @@ fn users_assignment_and_the_verifier_leave_no_code_in_the_audit() {
 
     // Newest first: the three decisions, then the admin actions (the
     // second add_user and assign failed, so they left no row).
-    let audit = verifier.store.audit(20).expect("audit");
+    let audit = verifier.audit(20).expect("audit");
     let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -367,7 +367,7 @@ fn unlock_clears_the_lock_and_keeps_the_counter() {
         max_failures: 2,
         ..Policy::default()
     };
-    let verifier = Verifier::new(store, policy);
+    let verifier = crate::service::Service::new(store, policy);
     let now = UnixTime::from_secs(1_700_000_000);
     verifier
         .check_serial(serial(EVENT), &event_code(3), now)
@@ -381,7 +381,7 @@ fn unlock_clears_the_lock_and_keeps_the_counter() {
         .check_serial(serial(EVENT), &event_code(4), now)
         .expect("locked");
     assert_eq!(locked, Outcome::Rejected(Reason::Locked));
-    let state = verifier.store.unlock(serial(EVENT), T).expect("unlock");
+    let state = verifier.unlock(serial(EVENT), T).expect("unlock");
     assert_eq!(state, TokenState::event(4));
     let accepted = verifier
         .check_serial(serial(EVENT), &event_code(4), now)
@@ -493,12 +493,11 @@ fn a_batch_commits_its_decisions_together_and_sees_its_own_writes() {
     let scratch = Scratch::new();
     let store = scratch.open();
     store.import(&entries(FLEET), T).expect("import");
-    let verifier = Verifier::new(store, Policy::default());
+    let verifier = crate::service::Service::new(store, Policy::default());
     // Opened first: opening writes (migration check), which would wait for
     // the batch's write lock.
     let other = scratch.open();
     let outcomes = verifier
-        .store
         .batch(|_| {
             let mut outcomes: Vec<Outcome> = (0..5)
                 .map(|n| verifier.check_serial(serial(EVENT), &event_code(n), T))
@@ -523,7 +522,7 @@ fn a_batch_commits_its_decisions_together_and_sees_its_own_writes() {
 
     // A batch that panics leaves nothing behind.
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        verifier.store.batch(|_| {
+        verifier.batch(|_| {
             verifier
                 .check_serial(serial(EVENT), &event_code(5), T)
                 .expect("decided");
@@ -540,5 +539,3 @@ fn a_batch_commits_its_decisions_together_and_sees_its_own_writes() {
         Outcome::Accepted { matched: 5 }
     );
 }
-
-mod replacement;

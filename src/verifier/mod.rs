@@ -42,6 +42,7 @@ pub use policy::{Policy, ReplacementPolicy};
 pub use reason::{Field, Reason};
 pub use replacement::{
     Effect, InventoryFacts, Replacement, ReplacementState, SentSms, Stage, Transition,
+    UnknownStage, otp_count,
 };
 pub use resync::resync;
 pub use sms::{SmsCode, SmsCodeError};

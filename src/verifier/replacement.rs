@@ -41,9 +41,20 @@ pub enum Stage {
     Expired,
 }
 
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Stage {
+    const ALL: [Stage; 7] = [
+        Stage::Password,
+        Stage::SmsCode,
+        Stage::Serial,
+        Stage::Otps,
+        Stage::Completed,
+        Stage::Failed,
+        Stage::Expired,
+    ];
+
+    /// The stable name stores and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
             Stage::Password => "password",
             Stage::SmsCode => "sms_code",
             Stage::Serial => "serial",
@@ -51,9 +62,31 @@ impl fmt::Display for Stage {
             Stage::Completed => "completed",
             Stage::Failed => "failed",
             Stage::Expired => "expired",
-        })
+        }
     }
 }
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The inverse of [`Stage::name`], from the same table.
+impl std::str::FromStr for Stage {
+    type Err = UnknownStage;
+
+    fn from_str(s: &str) -> Result<Stage, UnknownStage> {
+        Stage::ALL
+            .into_iter()
+            .find(|stage| stage.name() == s)
+            .ok_or(UnknownStage)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a replacement stage name")]
+pub struct UnknownStage;
 
 /// The SMS code sent, when, and how many wrong entries remain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -388,8 +421,9 @@ impl Replacement {
     }
 }
 
-/// How many codes the new device must show.
-fn otp_count(family: Family) -> usize {
+/// How many codes the new device must show: one for a time token, two
+/// consecutive for an event token.
+pub fn otp_count(family: Family) -> usize {
     match family {
         Family::Time => 1,
         Family::Event => 2,

@@ -1,4 +1,5 @@
-//! [`Verifier`]: the thin I/O shell around the sans-IO verifier core.
+//! Validation and resync: the thin I/O shell around the sans-IO verifier
+//! core.
 //!
 //! Every request is load → decide ([`validate`] / [`resync`]) → apply with
 //! compare-and-set and write the audit row, in one transaction. When the compare-and-set loses (another
@@ -10,26 +11,16 @@
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::user::{TaxCode, UserCode};
-use crate::verifier::{Decision, Outcome, Policy, Reason, resync, validate};
+use crate::verifier::{Decision, Outcome, Reason, TokenState, resync, unlock, validate};
 
-use super::{AuditAction, AuditOutcome, AuditRecord, Store, StoreError, StoredToken, TokenStatus};
+use super::Service;
+use crate::store::{AuditAction, AuditOutcome, AuditRecord, StoreError, StoredToken, TokenStatus};
 
 /// Compare-and-set attempts per request before giving up with
 /// [`StoreError::Contention`].
 pub const MAX_ATTEMPTS: u32 = 32;
 
-/// A store and the policy its decisions follow.
-#[derive(Debug)]
-pub struct Verifier {
-    pub store: Store,
-    pub policy: Policy,
-}
-
-impl Verifier {
-    pub fn new(store: Store, policy: Policy) -> Verifier {
-        Verifier { store, policy }
-    }
-
+impl Service {
     /// Checks one code against a token named by serial.
     pub fn check_serial(
         &self,
@@ -109,7 +100,7 @@ impl Verifier {
         now: UnixTime,
         core: impl Fn(&StoredToken) -> Decision,
     ) -> Result<Outcome, StoreError> {
-        for _ in 0..MAX_ATTEMPTS {
+        self.until_written(serial, || {
             let token = self
                 .store
                 .token(serial)?
@@ -136,8 +127,53 @@ impl Verifier {
                 outcome: audit_outcome,
                 reason,
             };
+            Ok((decision, record))
+        })
+        .map(|decision| decision.outcome)
+    }
+
+    /// The admin unlock: clears the lock and failures, keeps counter and
+    /// drift ([`unlock`]), by compare-and-set like every other change of a
+    /// token's state. Returns the state written.
+    pub fn unlock(&self, serial: Serial, now: UnixTime) -> Result<TokenState, StoreError> {
+        let decision = self.until_written(serial, || {
+            let token = self
+                .store
+                .token_summary(serial)?
+                .ok_or(StoreError::UnknownSerial(serial))?;
+            let record = AuditRecord {
+                at: now,
+                action: AuditAction::Unlock,
+                serial: Some(serial),
+                username: token.username,
+                outcome: AuditOutcome::Done,
+                reason: None,
+            };
+            let change = Decision {
+                outcome: Outcome::Accepted {
+                    matched: token.state.next_counter,
+                },
+                previous: token.state,
+                new_state: unlock(token.state),
+            };
+            Ok((change, record))
+        })?;
+        Ok(decision.new_state)
+    }
+
+    /// The one compare-and-set loop every change of a token's state goes
+    /// through: `read` loads the token and says what to write with which
+    /// audit row; when another connection changed the token in between,
+    /// it is read and asked again. Returns the decision written.
+    pub(super) fn until_written(
+        &self,
+        serial: Serial,
+        read: impl Fn() -> Result<(Decision, AuditRecord), StoreError>,
+    ) -> Result<Decision, StoreError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (decision, record) = read()?;
             match self.store.apply_audited(serial, &decision, &record) {
-                Ok(_) => return Ok(decision.outcome),
+                Ok(_) => return Ok(decision),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
             }

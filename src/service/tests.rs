@@ -1,14 +1,80 @@
-//! The durable replacement flow on SQLite: full flows for the three device
-//! kinds with the SMS code read from the outbox, and every refusal.
+//! The replacement flow end to end on SQLite: full flows for the three
+//! device kinds with the SMS code read from the outbox, and every refusal.
+//! A second store connection looks at what the service wrote.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use tempfile::TempDir;
+
 use super::*;
+use crate::inventory::{self, Format};
+use crate::otp::{Algorithm, Digits, OtpKey, SecretKey};
 use crate::sms::Outbox;
-use crate::verifier::Stage;
+use crate::store::{AttemptId, SecretSource, StoreSecret, TokenStatus};
+use crate::user::{HashParams, PasswordHash};
+use crate::verifier::{Outcome, Reason, Stage, TokenState};
+
+const FLEET: &str = include_str!("../../fixtures/inventory/fleet.csv");
+const EVENT: &str = "1909107966482";
+const TIME: &str = "2630489071652";
+const USERNAME: &str = "RSSMRA85T10A562S";
+/// When admin actions in these tests happen.
+const T: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+fn entries(csv: &str) -> Vec<InventoryEntry> {
+    inventory::parse(csv.as_bytes(), Format::Csv, None).expect("valid inventory")
+}
+
+fn serial(s: &str) -> Serial {
+    Serial::parse(s).expect("valid serial")
+}
+
+/// A temporary SQLite store, opened as often as a test needs connections.
+struct Scratch {
+    dir: TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+
+    fn open(&self) -> Store {
+        let secret = SecretSource::Given(StoreSecret::from_bytes([7; 32]));
+        Store::open_with(&format!("sqlite:{}", self.db().display()), &secret).expect("store opens")
+    }
+}
+
+/// A connection under the API, for what it does not show.
+fn raw(scratch: &Scratch) -> rusqlite::Connection {
+    rusqlite::Connection::open(scratch.db()).expect("raw connection")
+}
+
+fn user(tax_code: &str, user_code: &str) -> User {
+    let light = HashParams {
+        memory_kib: 8,
+        iterations: 1,
+        lanes: 1,
+    };
+    User::new(
+        tax_code.parse().expect("tax code"),
+        "+39 333 123 4567".parse().expect("phone"),
+        user_code.parse().expect("user code"),
+        PasswordHash::new_with_params(PASSWORD, light).expect("hash"),
+    )
+}
 
 const OLD: &str = EVENT;
+const EVENT_KEY: &str = "e0573ff0cea6f5aae891e353ef23448b21b20902";
 const SPARE_C100: &str = "1909107966483";
 const SPARE_C100_KEY: &str = "2c65bbef7988fb0c479b55008337588b34871680";
 const C200: &str = TIME;
@@ -22,6 +88,10 @@ fn hotp(key: &str, counter: u64) -> String {
     OtpKey::new(Algorithm::Sha1, &key)
         .hotp(counter, Digits::SIX)
         .to_string()
+}
+
+fn event_code(counter: u64) -> String {
+    hotp(EVENT_KEY, counter)
 }
 
 /// The C200's code for the 60-second step holding `at` (T0 = 0).
@@ -40,10 +110,12 @@ fn refused(result: Result<impl fmt::Debug, ReplacementError>) -> Reason {
     }
 }
 
-/// A store holding the fleet, and a user whose active device is `OLD`.
+/// A store holding the fleet, and a user whose active device is `OLD`;
+/// `store` is a second connection to look at it.
 struct Rig {
     scratch: Scratch,
-    verifier: Verifier,
+    verifier: Service,
+    store: Store,
     username: TaxCode,
 }
 
@@ -61,19 +133,20 @@ impl Rig {
         let username = *alice.username();
         store.assign(&username, serial(OLD), T).expect("assign");
         Rig {
+            verifier: Service::new(scratch.open(), policy),
             scratch,
-            verifier: Verifier::new(store, policy),
+            store,
             username,
         }
     }
 
     fn store(&self) -> &Store {
-        &self.verifier.store
+        &self.store
     }
 
     /// A second connection to the same database, as another server process.
-    fn other_process(&self) -> Verifier {
-        Verifier::new(self.scratch.open(), self.verifier.policy.clone())
+    fn other_process(&self) -> Service {
+        Service::new(self.scratch.open(), self.verifier.policy.clone())
     }
 
     fn start_at(&self, now: UnixTime) -> Result<AttemptId, ReplacementError> {
@@ -463,7 +536,7 @@ fn steps_out_of_order_are_refused_and_counted() {
     ));
     assert!(matches!(
         "not-an-id".parse::<AttemptId>(),
-        Err(ReplacementError::UnknownAttempt)
+        Err(crate::store::NoSuchAttempt)
     ));
     assert_eq!(id.as_str().len(), 32);
     assert_ne!(rig.start(), id, "ids are random");
@@ -519,7 +592,7 @@ fn a_locked_account_starts_and_continues_nothing() {
         2,
         "refusals while locked are not counted"
     );
-    rig.store().unlock(serial(OLD), T).expect("unlock");
+    rig.verifier.unlock(serial(OLD), T).expect("unlock");
     v.replacement_sms_code(&id, &right, at(13))
         .expect("unlocked");
 }

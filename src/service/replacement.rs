@@ -12,73 +12,24 @@
 //! account's active (old) token, and one more failure on it when the
 //! reason counts, which can lock it; a locked token refuses every step.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::OnceLock;
 
 use rand::TryRng;
 use rand::rngs::SysRng;
-use zeroize::Zeroizing;
 
-use super::outbox::sms_code;
-use super::rows::{ReplacementRow, u64_from_sql, u64_to_sql};
-use super::secret::{NONCE_LEN, Sealed};
-use super::{
-    AuditAction, AuditInsert, AuditOutcome, AuditRecord, MAX_ATTEMPTS, Store, StoreError,
-    StoredToken, TokenStatus, Verifier, admin_audit, parse_serial, parse_username,
-};
+use super::Service;
 use crate::clock::UnixTime;
-use crate::device::{Family, Model, Serial};
+use crate::device::Serial;
 use crate::sms::{SmsError, SmsGateway};
-use crate::user::{PasswordHash, TaxCode};
-use crate::verifier::{
-    Decision, Effect, InventoryFacts, Outcome, Reason, Replacement, ReplacementState, SentSms,
-    SmsCode, Transition, record_failure,
+use crate::store::{
+    AttemptId, AuditAction, AuditOutcome, AuditRecord, DeviceSwap, NoSuchAttempt, StoreError,
+    StoredAttempt, StoredToken, TokenStatus,
 };
-
-/// A replacement attempt's id: 128 bits from the OS RNG as 32 lowercase
-/// hex characters, unguessable, so it can name the attempt in a URL.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct AttemptId(String);
-
-impl AttemptId {
-    fn generate() -> Result<AttemptId, StoreError> {
-        let mut bytes = [0u8; 16];
-        SysRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|_| StoreError::Entropy)?;
-        Ok(AttemptId(data_encoding::HEXLOWER.encode(&bytes)))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// What the attempt's SMS code is sealed with.
-    fn aad(&self) -> Vec<u8> {
-        format!("replacement:{}", self.0).into_bytes()
-    }
-}
-
-impl fmt::Display for AttemptId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Anything but 32 lowercase hex characters names no attempt.
-impl FromStr for AttemptId {
-    type Err = ReplacementError;
-
-    fn from_str(s: &str) -> Result<AttemptId, ReplacementError> {
-        let hex = s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if hex {
-            Ok(AttemptId(s.to_owned()))
-        } else {
-            Err(ReplacementError::UnknownAttempt)
-        }
-    }
-}
+use crate::user::{PasswordHash, PhoneNumber, TaxCode};
+use crate::verifier::{
+    Decision, Effect, InventoryFacts, Outcome, Reason, Replacement, ReplacementState, SmsCode,
+    TokenState, Transition, otp_count, record_failure,
+};
 
 /// Why a replacement step did not go through.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +40,8 @@ pub enum ReplacementError {
     Rejected(Reason),
     #[error("no replacement attempt has this id")]
     UnknownAttempt,
+    #[error("the operating system's random number generator failed")]
+    Entropy,
     /// The password was right, but the device picked is not the account's.
     #[error("serial {0} is not the account's active device")]
     NotActiveDevice(Serial),
@@ -102,16 +55,19 @@ pub enum ReplacementError {
     Store(#[from] StoreError),
 }
 
-/// An attempt as read, with what every step needs to know.
+impl From<NoSuchAttempt> for ReplacementError {
+    fn from(_: NoSuchAttempt) -> ReplacementError {
+        ReplacementError::UnknownAttempt
+    }
+}
+
+/// An attempt as read, with its old device: what every step needs.
 struct Loaded {
-    id: AttemptId,
-    username: TaxCode,
-    attempt: Replacement,
-    version: i64,
+    read: StoredAttempt,
     old: StoredToken,
 }
 
-impl Verifier {
+impl Service {
     /// Step 1: checks the password (argon2, slow: outside any transaction),
     /// then stores a new attempt for the account's active device
     /// `old_serial` and sends an SMS code from the OS RNG through
@@ -156,13 +112,9 @@ impl Verifier {
         if active != Some(old_serial) {
             return Err(ReplacementError::NotActiveDevice(old_serial));
         }
-        let id = AttemptId::generate()?;
-        let row = self.store.attempt_row(&id, username, &t.replacement, 0)?;
-        let audit = AuditInsert {
-            serial: Some(old_serial.as_str()),
-            ..admin_audit(now, AuditAction::ReplaceStarted, Some(username.as_str()))
-        };
-        self.store.db().insert_replacement(&row, &audit)?;
+        let id = attempt_id()?;
+        self.store
+            .insert_attempt(&id, username, &t.replacement, now)?;
         for effect in &t.effects {
             if let Effect::SendSms { code } = effect {
                 self.send_sms(gateway, &user.phone, *code, old_serial, username, now)?;
@@ -180,6 +132,7 @@ impl Verifier {
     ) -> Result<(), ReplacementError> {
         let loaded = self.load_attempt(id, now)?;
         let t = loaded
+            .read
             .attempt
             .clone()
             .submit_sms_code(&self.policy, typed, now);
@@ -208,11 +161,12 @@ impl Verifier {
             Err(_) => None,
         };
         let t = loaded
+            .read
             .attempt
             .clone()
             .submit_serial(&self.policy, typed_serial, facts, now);
         let required = match t.replacement.state() {
-            ReplacementState::AwaitingOtps { model, .. } => otps_required(*model),
+            ReplacementState::AwaitingOtps { model, .. } => otp_count(model.family()),
             _ => 0,
         };
         self.save(&loaded, t, None, now)?;
@@ -230,7 +184,7 @@ impl Verifier {
         now: UnixTime,
     ) -> Result<Serial, ReplacementError> {
         let loaded = self.load_attempt(id, now)?;
-        let (config, shelf) = match loaded.attempt.state() {
+        let (config, shelf) = match loaded.read.attempt.state() {
             ReplacementState::AwaitingOtps { serial, .. } => {
                 let new = self
                     .store
@@ -243,6 +197,7 @@ impl Verifier {
             _ => (loaded.old.config.clone(), loaded.old.state),
         };
         let t = loaded
+            .read
             .attempt
             .clone()
             .submit_otps(&self.policy, otps, &config, shelf, now);
@@ -259,23 +214,15 @@ impl Verifier {
     /// The attempt and its old device; a locked device refuses here, before
     /// the state machine sees the input.
     fn load_attempt(&self, id: &AttemptId, now: UnixTime) -> Result<Loaded, ReplacementError> {
-        let row = self
+        let read = self
             .store
-            .db()
-            .replacement(id.as_str())?
+            .attempt(id)?
             .ok_or(ReplacementError::UnknownAttempt)?;
-        let (username, attempt) = self.store.attempt_from_row(id, &row)?;
-        let old = self.old_token(attempt.old_serial())?;
+        let old = self.old_token(read.attempt.old_serial())?;
         if old.state.locked && old.status == TokenStatus::Active {
-            return Err(self.refuse(old.serial, &username, Reason::Locked, false, now)?);
+            return Err(self.refuse(old.serial, &read.username, Reason::Locked, false, now)?);
         }
-        Ok(Loaded {
-            id: id.clone(),
-            username,
-            attempt,
-            version: row.version,
-            old,
-        })
+        Ok(Loaded { read, old })
     }
 
     fn old_token(&self, serial: Serial) -> Result<StoredToken, StoreError> {
@@ -291,12 +238,9 @@ impl Verifier {
         &self,
         loaded: &Loaded,
         t: Transition,
-        shelf: Option<crate::verifier::TokenState>,
+        shelf: Option<TokenState>,
         now: UnixTime,
     ) -> Result<(), ReplacementError> {
-        let row =
-            self.store
-                .attempt_row(&loaded.id, &loaded.username, &t.replacement, loaded.version)?;
         let bind = t.effects.iter().find_map(|effect| match effect {
             Effect::BindDevice { serial, state, .. } => Some((*serial, *state)),
             _ => None,
@@ -305,16 +249,18 @@ impl Verifier {
             Effect::RetireDevice { serial } => Some(*serial),
             _ => None,
         });
-        let written = match (retire, bind, shelf) {
-            (Some(old), Some((new, bound)), Some(shelf)) => self.store.swap_devices(
-                &loaded.username,
-                (old, new),
-                (shelf, bound),
-                Some(&row),
-                now,
-            )?,
-            _ => self.store.db().update_replacement(&row, None)?,
+        let swap = match (retire, bind, shelf) {
+            (Some(old), Some((new, bound)), Some(shelf)) => Some(DeviceSwap {
+                old,
+                new,
+                shelf,
+                bound,
+            }),
+            _ => None,
         };
+        let written = self
+            .store
+            .save_attempt(&loaded.read, &t.replacement, swap, now)?;
         if !written {
             // The new device went to someone else (or was retired) since
             // the serial step: say so, rather than "try again" forever.
@@ -332,7 +278,13 @@ impl Verifier {
             Ok(()) => Ok(()),
             Err(reason) => {
                 let counted = t.effects.contains(&Effect::CountFailure);
-                Err(self.refuse(loaded.old.serial, &loaded.username, reason, counted, now)?)
+                Err(self.refuse(
+                    loaded.old.serial,
+                    &loaded.read.username,
+                    reason,
+                    counted,
+                    now,
+                )?)
             }
         }
     }
@@ -356,7 +308,7 @@ impl Verifier {
             outcome: AuditOutcome::Rejected,
             reason: Some(reason.code()),
         };
-        for _ in 0..MAX_ATTEMPTS {
+        let _written = self.until_written(serial, || {
             let state = self
                 .store
                 .token_summary(serial)?
@@ -371,23 +323,16 @@ impl Verifier {
                     state
                 },
             };
-            match self.store.apply_audited(serial, &decision, &record) {
-                Ok(_) => return Ok(ReplacementError::Rejected(reason)),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Contention {
-            serial,
-            attempts: MAX_ATTEMPTS,
-        })
+            Ok((decision, record.clone()))
+        })?;
+        Ok(ReplacementError::Rejected(reason))
     }
 
     /// Sends the code and audits that it was sent (or that sending failed).
     fn send_sms(
         &self,
         gateway: &dyn SmsGateway,
-        phone: &crate::user::PhoneNumber,
+        phone: &PhoneNumber,
         code: SmsCode,
         old: Serial,
         username: &TaxCode,
@@ -410,137 +355,26 @@ impl Verifier {
     }
 }
 
-impl Store {
-    /// An attempt as a row. The SMS code is sealed with the attempt id as
-    /// associated data, and stored only while it is awaited.
-    fn attempt_row(
-        &self,
-        id: &AttemptId,
-        username: &TaxCode,
-        attempt: &Replacement,
-        version: i64,
-    ) -> Result<ReplacementRow, StoreError> {
-        let mut row = ReplacementRow {
-            id: id.as_str().to_owned(),
-            username: username.as_str().to_owned(),
-            old_serial: attempt.old_serial().as_str().to_owned(),
-            started_at: u64_to_sql(attempt.started().as_nanos()),
-            stage: attempt.stage().to_string(),
-            sms_code_ciphertext: None,
-            sms_code_nonce: None,
-            sms_sent_at: None,
-            sms_tries_left: None,
-            new_serial: None,
-            new_model: None,
-            failure_reason: None,
-            version,
-        };
-        match attempt.state() {
-            ReplacementState::AwaitingSmsCode(sent) => {
-                let digits = Zeroizing::new(sent.code.to_string());
-                let sealed = self.keys.seal(&id.aad(), digits.as_bytes())?;
-                row.sms_code_ciphertext = Some(sealed.ciphertext);
-                row.sms_code_nonce = Some(sealed.nonce.to_vec());
-                row.sms_sent_at = Some(u64_to_sql(sent.sent_at.as_nanos()));
-                row.sms_tries_left = Some(i64::from(sent.tries_left));
-            }
-            ReplacementState::AwaitingOtps { serial, model } => {
-                row.new_serial = Some(serial.as_str().to_owned());
-                row.new_model = Some(model.name().to_owned());
-            }
-            ReplacementState::Completed { serial } => {
-                row.new_serial = Some(serial.as_str().to_owned());
-            }
-            ReplacementState::Failed(reason) => {
-                row.failure_reason = Some(reason.code().to_owned());
-            }
-            ReplacementState::AwaitingPassword
-            | ReplacementState::AwaitingSerial
-            | ReplacementState::Expired => {}
-        }
-        Ok(row)
-    }
-
-    /// The attempt a row holds, and whose it is.
-    fn attempt_from_row(
-        &self,
-        id: &AttemptId,
-        row: &ReplacementRow,
-    ) -> Result<(TaxCode, Replacement), StoreError> {
-        let bad = |column: &str| StoreError::Corrupt(format!("replacement attempt: bad {column}"));
-        let new_serial =
-            || parse_serial(row.new_serial.as_deref().ok_or_else(|| bad("new_serial"))?);
-        let state = match row.stage.as_str() {
-            "password" => ReplacementState::AwaitingPassword,
-            "sms_code" => {
-                let (Some(ciphertext), Some(nonce), Some(sent_at), Some(tries_left)) = (
-                    &row.sms_code_ciphertext,
-                    &row.sms_code_nonce,
-                    row.sms_sent_at,
-                    row.sms_tries_left,
-                ) else {
-                    return Err(bad("sms code columns"));
-                };
-                let nonce: [u8; NONCE_LEN] = nonce
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| bad("sms_code_nonce"))?;
-                let sealed = Sealed {
-                    ciphertext: ciphertext.clone(),
-                    nonce,
-                };
-                let digits = self
-                    .keys
-                    .open(&id.aad(), &sealed)
-                    .ok_or_else(|| bad("sms code: it does not decrypt"))?;
-                ReplacementState::AwaitingSmsCode(SentSms {
-                    code: sms_code(&digits).ok_or_else(|| bad("sms code"))?,
-                    sent_at: UnixTime::from_nanos(u64_from_sql(sent_at)),
-                    tries_left: u32::try_from(tries_left).map_err(|_| bad("sms_tries_left"))?,
-                })
-            }
-            "serial" => ReplacementState::AwaitingSerial,
-            "otps" => ReplacementState::AwaitingOtps {
-                serial: new_serial()?,
-                model: Model::from_str(row.new_model.as_deref().unwrap_or(""))
-                    .map_err(|_| bad("new_model"))?,
-            },
-            "completed" => ReplacementState::Completed {
-                serial: new_serial()?,
-            },
-            // The one reason the state machine fails an attempt with.
-            "failed" => match row.failure_reason.as_deref() {
-                Some("sms_tries_exhausted") => ReplacementState::Failed(Reason::SmsTriesExhausted),
-                _ => return Err(bad("failure_reason")),
-            },
-            "expired" => ReplacementState::Expired,
-            _ => return Err(bad("stage")),
-        };
-        let attempt = Replacement::restore(
-            parse_serial(&row.old_serial)?,
-            UnixTime::from_nanos(u64_from_sql(row.started_at)),
-            state,
-        );
-        Ok((parse_username(&row.username)?, attempt))
-    }
-}
-
-fn otps_required(model: Model) -> usize {
-    match model.family() {
-        Family::Time => 1,
-        Family::Event => 2,
-    }
+/// A fresh attempt id: 128 bits from the OS RNG.
+fn attempt_id() -> Result<AttemptId, ReplacementError> {
+    let mut bytes = [0u8; 16];
+    SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|_| ReplacementError::Entropy)?;
+    Ok(AttemptId::from_bytes(bytes))
 }
 
 /// A uniformly random 6-digit code from the OS RNG: draws at or above the
 /// largest multiple of 10^6 below 2^32 are redrawn, so no code is likelier.
-fn random_sms_code() -> Result<SmsCode, StoreError> {
+fn random_sms_code() -> Result<SmsCode, ReplacementError> {
     const MODULUS: u32 = 1_000_000;
     const LIMIT: u32 = u32::MAX - u32::MAX % MODULUS;
     loop {
-        let draw = SysRng.try_next_u32().map_err(|_| StoreError::Entropy)?;
+        let draw = SysRng
+            .try_next_u32()
+            .map_err(|_| ReplacementError::Entropy)?;
         if draw < LIMIT {
-            return SmsCode::new(draw % MODULUS).map_err(|_| StoreError::Entropy);
+            return SmsCode::new(draw % MODULUS).map_err(|_| ReplacementError::Entropy);
         }
     }
 }

@@ -1,0 +1,94 @@
+//! The application layer: what a verifier deployment does, above the
+//! store and the SMS gateways, below the server, the CLI and the harness.
+//!
+//! [`Service`] owns one store connection and the policy. Each operation
+//! loads what the sans-IO core needs, asks the core, and writes the
+//! result by compare-and-set with its audit row (`decide.rs`); the device
+//! replacement flow (`replacement.rs`) does the same on the attempt's row
+//! and carries out the core's [`Effect`](crate::verifier::Effect)s. The
+//! slow and random parts of a request live here, never in the store:
+//! argon2 checks, the timing decoy, the OS RNG.
+//!
+//! Its fields are private: a caller says what it wants done, it never
+//! reaches through to the store.
+
+mod decide;
+mod replacement;
+
+use crate::clock::UnixTime;
+use crate::device::Serial;
+use crate::inventory::InventoryEntry;
+use crate::store::{AuditRow, OutboxMessage, Store, StoreError, TokenSummary};
+use crate::user::{PhoneNumber, TaxCode, User};
+use crate::verifier::Policy;
+
+pub use decide::MAX_ATTEMPTS;
+pub use replacement::ReplacementError;
+
+/// One store connection and the policy its decisions follow. `Send`, not
+/// `Sync`, like the store: one per thread.
+#[derive(Debug)]
+pub struct Service {
+    store: Store,
+    policy: Policy,
+}
+
+impl Service {
+    pub fn new(store: Store, policy: Policy) -> Service {
+        Service { store, policy }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Imports a parsed inventory, all or nothing.
+    pub fn import(&self, entries: &[InventoryEntry], now: UnixTime) -> Result<usize, StoreError> {
+        self.store.import(entries, now)
+    }
+
+    pub fn add_user(&self, user: &User, now: UnixTime) -> Result<(), StoreError> {
+        self.store.add_user(user, now)
+    }
+
+    /// Binds an unowned token to a user who has none.
+    pub fn assign(&self, user: &TaxCode, serial: Serial, now: UnixTime) -> Result<(), StoreError> {
+        self.store.assign(user, serial, now)
+    }
+
+    pub fn token(&self, serial: Serial) -> Result<Option<TokenSummary>, StoreError> {
+        self.store.token_summary(serial)
+    }
+
+    /// Every token, or one user's, by serial.
+    pub fn tokens(&self, user: Option<&TaxCode>) -> Result<Vec<TokenSummary>, StoreError> {
+        self.store.tokens(user)
+    }
+
+    /// The newest `limit` audit rows, newest first.
+    pub fn audit(&self, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        self.store.audit(limit)
+    }
+
+    /// The SMS outbox, or one phone's messages, oldest first.
+    pub fn sms_outbox(
+        &self,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.store.sms_outbox(phone)
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping()
+    }
+
+    /// Runs `work` with its writes committed together (see
+    /// [`Store::batch`]): what a server worker does with a queue.
+    pub fn batch<T>(&self, work: impl FnOnce(&Service) -> T) -> Result<T, StoreError> {
+        self.store.batch(|_| work(self))
+    }
+}
+
+#[cfg(test)]
+mod tests;
