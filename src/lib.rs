@@ -28,6 +28,7 @@
 pub mod clock;
 pub mod cmdline;
 pub mod device;
+pub mod error;
 pub mod harness;
 pub mod inventory;
 pub mod otp;

@@ -3,7 +3,7 @@
 
 use tokenrig::otp::{Algorithm, Digits, SecretKey, TimeStep};
 
-use super::CliError;
+use super::{CliError, Context};
 
 pub fn digits(s: &str) -> Result<Digits, String> {
     s.parse::<Digits>()
@@ -29,11 +29,11 @@ pub fn positive(s: &str) -> Result<u64, String> {
     }
 }
 
-pub fn step(s: &str) -> Result<TimeStep, String> {
+pub fn step(s: &str) -> Result<TimeStep, Box<dyn std::error::Error + Send + Sync>> {
     let secs = s.strip_suffix('s').unwrap_or(s);
     let secs =
         unsigned(secs).map_err(|_| "must be a whole number of seconds, at least 1".to_owned())?;
-    TimeStep::from_secs(secs).map_err(|e| e.to_string())
+    Ok(TimeStep::from_secs(secs)?)
 }
 
 /// Decodes `--key` after parsing, since `--base32` decides its encoding.
@@ -44,5 +44,5 @@ pub fn key(text: &str, base32: bool) -> Result<SecretKey, CliError> {
     } else {
         SecretKey::from_hex(text)
     };
-    decoded.map_err(|e| CliError::Usage(format!("--key: {e}")))
+    decoded.input("--key")
 }

@@ -5,7 +5,6 @@ use tokenrig::device::Serial;
 use tokenrig::user::TaxCode;
 
 use super::db::{DbArgs, instant};
-use super::user::tax_code;
 use super::{CliError, write_lines};
 
 #[derive(Debug, Args)]
@@ -13,15 +12,11 @@ pub struct AssignArgs {
     #[command(flatten)]
     db: DbArgs,
     /// The user's tax code
-    #[arg(long, value_name = "CF", value_parser = tax_code)]
+    #[arg(long, value_name = "CF", value_parser = TaxCode::parse)]
     user: TaxCode,
     /// The token's 13-digit serial
-    #[arg(long, value_name = "S", value_parser = serial)]
+    #[arg(long, value_name = "S", value_parser = Serial::parse)]
     serial: Serial,
-}
-
-pub fn serial(s: &str) -> Result<Serial, String> {
-    Serial::parse(s).map_err(|e| e.to_string())
 }
 
 pub fn run(a: AssignArgs) -> Result<(), CliError> {

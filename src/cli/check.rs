@@ -9,9 +9,7 @@ use tokenrig::device::Serial;
 use tokenrig::user::TaxCode;
 use tokenrig::verifier::Outcome;
 
-use super::assign::serial;
 use super::db::{DbArgs, instant, unix_time};
-use super::user::tax_code;
 use super::{CliError, write_lines};
 
 #[derive(Debug, Args)]
@@ -20,10 +18,10 @@ pub struct CheckArgs {
     #[command(flatten)]
     db: DbArgs,
     /// Check against this user's active token
-    #[arg(long, value_name = "CF", value_parser = tax_code)]
+    #[arg(long, value_name = "CF", value_parser = TaxCode::parse)]
     user: Option<TaxCode>,
     /// Check against this token
-    #[arg(long, value_name = "S", value_parser = serial)]
+    #[arg(long, value_name = "S", value_parser = Serial::parse)]
     serial: Option<Serial>,
     /// The code the token shows
     #[arg(long, value_name = "CODE")]

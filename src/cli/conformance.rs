@@ -9,8 +9,8 @@ use tokenrig::harness::privacyidea::PrivacyIdea;
 use tokenrig::harness::{self, Builtin, ClockControl, RunOptions, SuiteSource, Target, report};
 use tokenrig::verifier::Policy;
 
-use super::CliError;
 use super::progress::Progress;
+use super::{CliError, Context};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -115,7 +115,7 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
         })?;
         return super::write_lines(written.iter().map(|p| p.display().to_string())).map(|()| true);
     }
-    let mut cases = harness::load_suite(&a.suites).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut cases = harness::load_suite(&a.suites).map_err(CliError::input)?;
     if let Some(pattern) = &a.filter {
         cases.retain(|c| matches(pattern, &c.id));
         if cases.is_empty() {
@@ -251,12 +251,7 @@ fn clock_note(clock: ClockControl, jobs: usize, max_wait: u64) -> String {
 }
 
 fn write_file(path: &std::path::Path, text: &str) -> Result<(), CliError> {
-    std::fs::write(path, text).map_err(|e| {
-        CliError::Io(std::io::Error::new(
-            e.kind(),
-            format!("{}: {e}", path.display()),
-        ))
-    })
+    std::fs::write(path, text).failed(path.display().to_string())
 }
 
 #[cfg(test)]

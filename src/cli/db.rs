@@ -6,11 +6,11 @@ use std::io::{self, Read};
 use clap::Args;
 use tokenrig::clock::{Clock, SystemClock, UnixTime};
 use tokenrig::service::Service;
-use tokenrig::store::{Store, StoreError, default_data_dir};
+use tokenrig::store::{Store, default_data_dir};
 use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
 
-use super::CliError;
+use super::{CliError, Context};
 
 /// The store every admin command works on.
 #[derive(Debug, Args)]
@@ -43,12 +43,7 @@ fn default_db() -> Result<String, CliError> {
     let dir = default_data_dir().ok_or_else(|| {
         CliError::Usage("no --db given and neither XDG_DATA_HOME nor HOME is set".to_owned())
     })?;
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        CliError::Io(io::Error::new(
-            e.kind(),
-            format!("cannot create {}: {e}", dir.display()),
-        ))
-    })?;
+    std::fs::create_dir_all(&dir).failed(format!("cannot create {}", dir.display()))?;
     Ok(format!("sqlite:{}", dir.join("tokenrig.db").display()))
 }
 
@@ -84,24 +79,4 @@ pub fn secret_from_stdin(what: &str) -> Result<Zeroizing<String>, CliError> {
         return Err(CliError::Usage(format!("{what} on stdin is empty")));
     }
     Ok(Zeroizing::new(trimmed.to_owned()))
-}
-
-/// Whether a store error is about what the user typed (exit 2) rather than
-/// the world (exit 1).
-pub fn is_bad_input(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::BadUrl { .. }
-            | StoreError::BadEnvSecret
-            | StoreError::WrongSecret
-            | StoreError::DuplicateSerial(_)
-            | StoreError::UnknownSerial(_)
-            | StoreError::UnknownUser(_)
-            | StoreError::DuplicateUser(_)
-            | StoreError::DuplicateUserCode
-            | StoreError::UnknownUserCode
-            | StoreError::NotAssignable { .. }
-            | StoreError::UserHasToken { .. }
-            | StoreError::NoActiveToken(_)
-    )
 }

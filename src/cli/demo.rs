@@ -21,7 +21,7 @@ use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
 
 use super::progress::Progress;
-use super::{CliError, write_lines};
+use super::{CliError, Context, write_lines};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -62,7 +62,7 @@ pub fn run(args: DemoArgs) -> Result<bool, CliError> {
 /// Serve on a temporary SQLite store with the test clock, run the suite
 /// against it over HTTP, print the report; true when every case passed.
 fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
-    let cases = harness::load_suite(&args.suites).map_err(|e| CliError::Usage(e.to_string()))?;
+    let cases = harness::load_suite(&args.suites).map_err(CliError::input)?;
     let dir = tempfile::tempdir()?;
     let db = format!("sqlite:{}", dir.path().join("demo.db").display());
     let admin_token = data_encoding::HEXLOWER.encode(&rand::random::<[u8; 16]>());
@@ -97,8 +97,7 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
         ),
         String::new(),
     ])?;
-    let target = Http::new(&url, &admin_token)
-        .map_err(|e| CliError::Io(std::io::Error::other(e.to_string())))?;
+    let target = Http::new(&url, &admin_token).map_err(CliError::failure)?;
     let progress = Progress::new(cases.len());
     let results = harness::run(
         vec![Box::new(target)],
@@ -114,8 +113,7 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
 }
 
 fn quartz(args: &DemoArgs) -> Result<(), CliError> {
-    let drift = Drift::from_ppm(args.drift_ppm)
-        .map_err(|e| CliError::Usage(format!("--drift-ppm: {e}")))?;
+    let drift = Drift::from_ppm(args.drift_ppm).input("--drift-ppm")?;
     let clock = VirtualClock::new(START);
     let mut lines = vec![format!(
         "tokenrig demo: virtual tokens on a virtual clock starting 2026-01-01 00:00 UTC (keys from seed {})",
@@ -136,7 +134,7 @@ fn c100_presses(seed: u64) -> Result<Vec<String>, CliError> {
         serial(C100_SERIAL),
         keygen::key_from_seed(seed, 0, keygen::DEFAULT_KEY_LEN),
     )
-    .map_err(|e| CliError::Usage(e.to_string()))?;
+    .map_err(CliError::input)?;
     let mut lines = vec![
         String::new(),
         format!(
@@ -148,7 +146,7 @@ fn c100_presses(seed: u64) -> Result<Vec<String>, CliError> {
     ];
     for press in 1..=5 {
         let counter = fob.counter().unwrap_or(u64::MAX);
-        let code = fob.press().map_err(|e| CliError::Usage(e.to_string()))?;
+        let code = fob.press().map_err(CliError::input)?;
         lines.push(format!("  {press:>5}  {counter:>7}  {code}"));
     }
     Ok(lines)
@@ -164,8 +162,7 @@ fn c200_over_a_year(
     let key = keygen::key_from_seed(seed, 1, keygen::DEFAULT_KEY_LEN);
     let exact = OtpKey::new(Algorithm::Sha1, &key);
     let quartz = DriftingClock::new(Arc::new(clock.clone()), drift, ClockOffset::ZERO);
-    let mut fob =
-        C200::new(serial(C200_SERIAL), key, quartz).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut fob = C200::new(serial(C200_SERIAL), key, quartz).map_err(CliError::input)?;
     let params = TotpParams::new(fob.step());
     let step = fob.step().as_secs() as f64;
     let mut lines = vec![
@@ -184,10 +181,10 @@ fn c200_over_a_year(
         day = target;
         let now = clock.now();
         let ahead = fob.clock().now().as_nanos() as f64 / 1e9 - now.as_nanos() as f64 / 1e9;
-        let shown = fob.press().map_err(|e| CliError::Usage(e.to_string()))?;
+        let shown = fob.press().map_err(CliError::input)?;
         let expected = exact
             .totp(now.as_secs(), params, Digits::SIX)
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(CliError::input)?;
         lines.push(format!(
             "  {day:>5}  {ahead:>15.1} s  {:>11.1}  {:>11}  {:>19}",
             ahead / step,

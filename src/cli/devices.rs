@@ -8,7 +8,7 @@ use tokenrig::device::{Serial, UsbToken};
 use tokenrig::transport::hid::{HidBackend, HidDevice, HidError, HidapiBackend, VirtualHid};
 use tokenrig::transport::{Device, SerialDevice, SerialOptions, TransportError};
 
-use super::{CliError, args};
+use super::{CliError, Context, args};
 
 #[derive(Debug, Subcommand)]
 pub enum DevicesCommand {
@@ -79,12 +79,9 @@ fn backends(hid: &HidArgs) -> Result<Vec<Box<dyn HidBackend>>, CliError> {
         let (serial, key) = spec
             .split_once('=')
             .ok_or_else(|| CliError::Usage("--virtual-usb: expected SERIAL=HEXKEY".to_owned()))?;
-        let serial =
-            Serial::parse(serial).map_err(|e| CliError::Usage(format!("--virtual-usb: {e}")))?;
-        let key =
-            args::key(key, false).map_err(|e| CliError::Usage(format!("--virtual-usb: {e}")))?;
-        let token = UsbToken::new(serial, key)
-            .map_err(|e| CliError::Usage(format!("--virtual-usb: {e}")))?;
+        let serial = Serial::parse(serial).input("--virtual-usb")?;
+        let key = args::key(key, false).input("--virtual-usb")?;
+        let token = UsbToken::new(serial, key).input("--virtual-usb")?;
         virtual_hid.plug(token);
     }
     let mut found: Vec<Box<dyn HidBackend>> = Vec::new();
@@ -220,7 +217,7 @@ fn press(a: PressArgs) -> Result<(), CliError> {
 }
 
 fn open_hid(hid: &HidArgs, serial: &str) -> Result<HidDevice, CliError> {
-    let parsed = Serial::parse(serial).map_err(|e| CliError::Usage(format!("--hid: {e}")))?;
+    let parsed = Serial::parse(serial).input("--hid")?;
     let mut searched = Vec::new();
     for mut backend in backends(hid)? {
         let entries = backend.enumerate().map_err(TransportError::from)?;

@@ -8,7 +8,7 @@ use tokenrig::inventory::{self, Format, PskcKey};
 use tokenrig::otp::SecretKey;
 
 use super::db::{DbArgs, instant, secret_from_stdin};
-use super::{CliError, write_lines};
+use super::{CliError, Context, write_lines};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -28,7 +28,7 @@ pub struct ImportArgs {
 pub fn run(a: ImportArgs) -> Result<(), CliError> {
     let key = match (&a.pskc_key, a.pskc_password_stdin) {
         (Some(hex), _) => Some(PskcKey::PreShared(
-            SecretKey::from_hex(hex).map_err(|e| CliError::Usage(format!("--pskc-key: {e}")))?,
+            SecretKey::from_hex(hex).input("--pskc-key")?,
         )),
         (None, true) => Some(PskcKey::Password(secret_from_stdin("PSKC password")?)),
         (None, false) => None,
@@ -37,16 +37,10 @@ pub fn run(a: ImportArgs) -> Result<(), CliError> {
     // imports the lot in one transaction: one bad entry anywhere, nothing in.
     let mut entries = Vec::new();
     for path in &a.files {
-        let bytes = std::fs::read(path).map_err(|e| {
-            CliError::Io(std::io::Error::new(
-                e.kind(),
-                format!("{}: {e}", path.display()),
-            ))
-        })?;
-        let named =
-            |e: inventory::InventoryError| CliError::Usage(format!("{}: {e}", path.display()));
-        let format = Format::detect(path, &bytes).map_err(named)?;
-        entries.extend(inventory::parse(&bytes, format, key.as_ref()).map_err(named)?);
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).failed(&name)?;
+        let format = Format::detect(path, &bytes).input(&name)?;
+        entries.extend(inventory::parse(&bytes, format, key.as_ref()).input(&name)?);
     }
     let store = a.db.open()?;
     let n = store.import(&entries, instant(None))?;

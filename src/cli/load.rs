@@ -20,7 +20,7 @@ use hyper_util::rt::TokioExecutor;
 use tokenrig::device::{Model, keygen};
 use tokenrig::otp::{Algorithm, Digits, OtpKey};
 
-use super::{CliError, write_lines};
+use super::{CliError, Context, write_lines};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -152,8 +152,7 @@ async fn import_tokens(
     let mut tokens = Vec::with_capacity(n as usize);
     for index in 0..u64::from(n) {
         let serial = keygen::serial_from_seed(Model::C100, seed, index);
-        let key = keygen::random_key(20)
-            .map_err(|e| CliError::Io(std::io::Error::other(e.to_string())))?;
+        let key = keygen::random_key(20).map_err(CliError::failure)?;
         csv.push_str(&format!(
             "{},c100,{},6,\n",
             serial.as_str(),
@@ -169,7 +168,7 @@ async fn import_tokens(
         .header(CONTENT_TYPE, "text/csv")
         .header(AUTHORIZATION, format!("Bearer {admin_token}"))
         .body(Full::new(Bytes::from(csv)))
-        .map_err(|e| CliError::Usage(format!("--url: {e}")))?;
+        .input("--url")?;
     let (status, body) = send(client, request).await?;
     if status != 201 {
         return Err(CliError::Io(std::io::Error::other(format!(
@@ -184,16 +183,13 @@ async fn send(
     client: &HttpClient,
     request: Request<Full<Bytes>>,
 ) -> Result<(u16, String), CliError> {
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| CliError::Io(std::io::Error::other(format!("request failed: {e}"))))?;
+    let response = client.request(request).await.failed("request failed")?;
     let status = response.status().as_u16();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| CliError::Io(std::io::Error::other(format!("reading a response: {e}"))))?
+        .failed("reading a response")?
         .to_bytes();
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }

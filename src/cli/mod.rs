@@ -24,6 +24,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use tokenrig::error::ErrorKind;
 
 /// Test OTP authentication end to end: verifier, emulated tokens, harness.
 ///
@@ -81,27 +82,98 @@ enum Command {
     },
 }
 
-/// Why a command failed. `Usage` is the user's input; `Io` is the world's;
-/// a store error is either, see [`db::is_bad_input`].
+/// Why a command failed. The exit code comes from its
+/// [`ErrorKind`](tokenrig::error::ErrorKind), in [`CliError::exit_code`]
+/// only: 2 when the user's input is at fault, 1 otherwise.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// Bad input the command found itself.
     #[error("{0}")]
     Usage(String),
+    /// Bad input, as a typed error from the layer that found it, with
+    /// what it was about (a flag, a file) when that helps.
+    #[error("{}{source}", context(.what))]
+    Input {
+        what: Option<String>,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The world failed: a peer, a request, a device.
+    #[error("{}{source}", context(.what))]
+    Failed {
+        what: Option<String>,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{0}")]
     Io(#[from] io::Error),
     #[error(transparent)]
     Store(#[from] tokenrig::store::StoreError),
     #[error(transparent)]
+    Replacement(#[from] tokenrig::service::ReplacementError),
+    #[error(transparent)]
     Device(#[from] tokenrig::transport::TransportError),
 }
 
+fn context(what: &Option<String>) -> String {
+    what.as_ref().map(|w| format!("{w}: ")).unwrap_or_default()
+}
+
 impl CliError {
-    fn exit_code(&self) -> ExitCode {
-        match self {
-            CliError::Usage(_) => ExitCode::from(2),
-            CliError::Store(e) if db::is_bad_input(e) => ExitCode::from(2),
-            CliError::Io(_) | CliError::Store(_) | CliError::Device(_) => ExitCode::FAILURE,
+    /// Bad input: `source` is why.
+    pub fn input(source: impl std::error::Error + Send + Sync + 'static) -> CliError {
+        CliError::Input {
+            what: None,
+            source: Box::new(source),
         }
+    }
+
+    /// The world failed: `source` is how.
+    pub fn failure(source: impl std::error::Error + Send + Sync + 'static) -> CliError {
+        CliError::Failed {
+            what: None,
+            source: Box::new(source),
+        }
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CliError::Usage(_) | CliError::Input { .. } => ErrorKind::Invalid,
+            CliError::Store(e) => e.kind(),
+            CliError::Replacement(e) => e.kind(),
+            CliError::Failed { .. } | CliError::Io(_) | CliError::Device(_) => {
+                ErrorKind::Unavailable
+            }
+        }
+    }
+
+    fn exit_code(&self) -> ExitCode {
+        if self.kind().is_input() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Names what a failure was about: `.input("--key")?` for the user's
+/// input, `.failed("request")?` for the world's.
+pub trait Context<T> {
+    fn input(self, what: impl Into<String>) -> Result<T, CliError>;
+    fn failed(self, what: impl Into<String>) -> Result<T, CliError>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for Result<T, E> {
+    fn input(self, what: impl Into<String>) -> Result<T, CliError> {
+        self.map_err(|e| CliError::Input {
+            what: Some(what.into()),
+            source: Box::new(e),
+        })
+    }
+
+    fn failed(self, what: impl Into<String>) -> Result<T, CliError> {
+        self.map_err(|e| CliError::Failed {
+            what: Some(what.into()),
+            source: Box::new(e),
+        })
     }
 }
 
@@ -145,9 +217,8 @@ pub fn run() -> ExitCode {
             )
         }
         Command::Man { out } => done(
-            tokenrig::cmdline::write_man_pages(Cli::command(), &out).map_err(|e| {
-                CliError::Io(io::Error::new(e.kind(), format!("{}: {e}", out.display())))
-            }),
+            tokenrig::cmdline::write_man_pages(Cli::command(), &out)
+                .failed(out.display().to_string()),
         ),
     };
     match result {

@@ -113,6 +113,6 @@ fn totp(a: TotpArgs) -> Result<(), CliError> {
     };
     let code = key
         .totp(time, params, a.key.digits)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(CliError::input)?;
     write_lines([code])
 }

@@ -9,7 +9,6 @@ use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
 
 use super::CliError;
-use super::assign::serial;
 use super::check::verdict;
 use super::db::{DbArgs, instant, unix_time};
 use super::user::user_code;
@@ -23,7 +22,7 @@ pub struct ResyncArgs {
     #[arg(long, value_name = "CODE")]
     user_code: Option<String>,
     /// Resync this token
-    #[arg(long, value_name = "S", value_parser = serial)]
+    #[arg(long, value_name = "S", value_parser = Serial::parse)]
     serial: Option<Serial>,
     /// The first of two consecutive codes
     #[arg(long, value_name = "CODE")]

@@ -11,8 +11,8 @@ use tokenrig::store::SecretSource;
 use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
 
-use super::CliError;
 use super::db::DbArgs;
+use super::{CliError, Context};
 
 /// The environment variable holding the admin API's bearer token.
 const ADMIN_TOKEN_ENV: &str = "TOKENRIG_ADMIN_TOKEN";
@@ -57,9 +57,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         tracing::warn!("no admin token: the admin API refuses every request");
     }
     let sms: Arc<dyn SmsGateway> = match &a.sms_webhook {
-        Some(url) => Arc::new(
-            Webhook::new(url, 3).map_err(|e| CliError::Usage(format!("--sms-webhook: {e}")))?,
-        ),
+        Some(url) => Arc::new(Webhook::new(url, 3).input("--sms-webhook")?),
         None => Arc::new(Outbox),
     };
     let state = server::open(ServeConfig {
@@ -91,12 +89,10 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
 fn admin_token(file: Option<&std::path::Path>) -> Result<Option<Zeroizing<String>>, CliError> {
     let token = match file {
         Some(path) => {
-            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!("--admin-token-file {}: {e}", path.display()),
-                )
-            })?);
+            let text = Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .failed(format!("--admin-token-file {}", path.display()))?,
+            );
             Zeroizing::new(text.lines().next().unwrap_or("").trim().to_owned())
         }
         None => match std::env::var(ADMIN_TOKEN_ENV) {

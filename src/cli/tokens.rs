@@ -6,7 +6,6 @@ use tokenrig::store::TokenSummary;
 use tokenrig::user::TaxCode;
 
 use super::db::DbArgs;
-use super::user::tax_code;
 use super::{CliError, write_lines};
 
 #[derive(Debug, Args)]
@@ -14,7 +13,7 @@ pub struct TokensArgs {
     #[command(flatten)]
     db: DbArgs,
     /// Only this user's tokens
-    #[arg(long, value_name = "CF", value_parser = tax_code)]
+    #[arg(long, value_name = "CF", value_parser = TaxCode::parse)]
     user: Option<TaxCode>,
 }
 

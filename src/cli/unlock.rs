@@ -4,7 +4,6 @@
 use clap::Args;
 use tokenrig::device::Serial;
 
-use super::assign::serial;
 use super::db::{DbArgs, instant};
 use super::{CliError, write_lines};
 
@@ -13,7 +12,7 @@ pub struct UnlockArgs {
     #[command(flatten)]
     db: DbArgs,
     /// The token's 13-digit serial
-    #[arg(long, value_name = "S", value_parser = serial)]
+    #[arg(long, value_name = "S", value_parser = Serial::parse)]
     serial: Serial,
 }
 

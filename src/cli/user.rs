@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use tokenrig::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 
 use super::db::{DbArgs, instant, secret_from_stdin};
-use super::{CliError, write_lines};
+use super::{CliError, Context, write_lines};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -18,10 +18,10 @@ pub struct UserAddArgs {
     #[command(flatten)]
     db: DbArgs,
     /// Username: the Italian tax code (codice fiscale)
-    #[arg(long, value_name = "CF", value_parser = tax_code)]
+    #[arg(long, value_name = "CF", value_parser = TaxCode::parse)]
     username: TaxCode,
     /// Phone number for SMS codes, E.164 (+39…)
-    #[arg(long, value_name = "+NUMBER", value_parser = phone)]
+    #[arg(long, value_name = "+NUMBER", value_parser = PhoneNumber::parse)]
     phone: PhoneNumber,
     /// The user code printed on the licence card (used by resync)
     #[arg(long, value_name = "CODE")]
@@ -31,18 +31,10 @@ pub struct UserAddArgs {
     password_stdin: bool,
 }
 
-pub fn tax_code(s: &str) -> Result<TaxCode, String> {
-    TaxCode::parse(s).map_err(|e| e.to_string())
-}
-
-fn phone(s: &str) -> Result<PhoneNumber, String> {
-    PhoneNumber::parse(s).map_err(|e| e.to_string())
-}
-
 /// Parsed after clap, whose own errors quote the value: a user code is a
 /// secret. [`UserCode`]'s errors name a position or a length, never the code.
 pub fn user_code(s: &str) -> Result<UserCode, CliError> {
-    UserCode::parse(s).map_err(|e| CliError::Usage(format!("--user-code: {e}")))
+    UserCode::parse(s).input("--user-code")
 }
 
 pub fn run(cmd: UserCommand) -> Result<(), CliError> {
@@ -54,7 +46,7 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
 fn add(a: UserAddArgs) -> Result<(), CliError> {
     let user_code = user_code(&a.user_code)?;
     let password = secret_from_stdin("password")?;
-    let hash = PasswordHash::new(&password).map_err(|e| CliError::Usage(e.to_string()))?;
+    let hash = PasswordHash::new(&password).map_err(CliError::input)?;
     let store = a.db.open()?;
     store.add_user(
         &User::new(a.username, a.phone, user_code, hash),

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use super::error::{ApiError, ApiJson};
 use super::{AppState, pool::PoolError};
 use crate::device::Serial;
-use crate::store::StoreError;
 use crate::user::{TaxCode, UserCode};
 use crate::verifier::Outcome;
 
@@ -85,12 +84,9 @@ fn answer(
     let (accepted, reason) = match result {
         Ok(Outcome::Accepted { .. }) => (true, "ok"),
         Ok(Outcome::Rejected(reason)) => (false, reason.code()),
-        Err(PoolError::Store(e)) => match e {
-            StoreError::UnknownUser(_) => (false, "unknown_user"),
-            StoreError::UnknownSerial(_) => (false, "unknown_serial"),
-            StoreError::UnknownUserCode => (false, "unknown_user_code"),
-            StoreError::NoActiveToken(_) => (false, "no_active_token"),
-            other => return Err(other.into()),
+        Err(PoolError::Store(e)) => match e.missing() {
+            Some(missing) => (false, missing),
+            None => return Err(e.into()),
         },
         Err(e) => return Err(e.into()),
     };

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::pool::PoolError;
+use crate::error::ErrorKind;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -62,29 +63,28 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Store errors that are the client's doing map to 4xx with the store's
-/// own one-line message (which names serials and users, never secrets);
-/// the rest are 500/503 with a generic message, the detail in the log.
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        use StoreError as E;
-        let status = match &e {
-            E::UnknownSerial(_) | E::UnknownUser(_) | E::UnknownUserCode | E::NoActiveToken(_) => {
-                StatusCode::NOT_FOUND
-            }
-            E::DuplicateSerial(_)
-            | E::DuplicateUser(_)
-            | E::DuplicateUserCode
-            | E::NotAssignable { .. }
-            | E::UserHasToken { .. }
-            | E::Conflict(_) => StatusCode::CONFLICT,
-            E::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            _ => {
-                tracing::error!(error = %e, "store error");
+impl ApiError {
+    /// The one place an error's kind becomes a status. A client's error
+    /// carries its own one-line message (which names serials and users,
+    /// never secrets); the others a generic one, the detail in the log.
+    pub fn of_kind(kind: ErrorKind, error: &dyn std::error::Error) -> ApiError {
+        let status = match kind {
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Busy | ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Config | ErrorKind::Internal => {
+                tracing::error!(error = %error, "internal error");
                 return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal store error");
             }
         };
-        ApiError::new(status, e.to_string())
+        ApiError::new(status, error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::of_kind(e.kind(), &e)
     }
 }
 

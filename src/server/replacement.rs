@@ -24,33 +24,23 @@ use crate::verifier::Reason;
 
 impl From<ReplacementError> for ApiError {
     fn from(e: ReplacementError) -> ApiError {
-        match e {
+        let error = match &e {
             ReplacementError::Rejected(reason) => {
-                ApiError::new(status_of(&reason), reason.user_message()).with_reason(reason.code())
+                ApiError::new(status_of(reason), reason.user_message())
             }
-            ReplacementError::UnknownAttempt => unknown_attempt(),
-            ReplacementError::NotActiveDevice(serial) => ApiError::unprocessable(format!(
-                "serial {serial} is not the account's active device"
-            ))
-            .with_reason("not_active_device"),
-            ReplacementError::Raced => ApiError::new(
-                StatusCode::CONFLICT,
-                "the attempt changed during this request; try again",
-            )
-            .with_reason("raced"),
-            ReplacementError::Sms(e) => {
-                tracing::error!(error = %e, "SMS gateway failed");
+            ReplacementError::Sms(sms) => {
+                tracing::error!(error = %sms, "SMS gateway failed");
                 ApiError::new(
                     StatusCode::BAD_GATEWAY,
                     "the SMS could not be sent; start again",
                 )
-                .with_reason("sms_gateway_failed")
             }
-            ReplacementError::Entropy => {
-                tracing::error!("the OS random number generator failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-            }
-            ReplacementError::Store(e) => e.into(),
+            ReplacementError::Store(store) => ApiError::of_kind(store.kind(), store),
+            _ => ApiError::of_kind(e.kind(), &e),
+        };
+        match e.code() {
+            Some(code) => error.with_reason(code),
+            None => error,
         }
     }
 }
@@ -68,12 +58,9 @@ fn status_of(reason: &Reason) -> StatusCode {
     }
 }
 
-fn unknown_attempt() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no replacement attempt has this id")
-}
-
 fn attempt_id(id: &str) -> Result<AttemptId, ApiError> {
-    id.parse::<AttemptId>().map_err(|_| unknown_attempt())
+    id.parse::<AttemptId>()
+        .map_err(|e| ReplacementError::from(e).into())
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ use rand::rngs::SysRng;
 use super::Service;
 use crate::clock::UnixTime;
 use crate::device::Serial;
+use crate::error::ErrorKind;
 use crate::sms::{SmsError, SmsGateway};
 use crate::store::{
     AttemptId, AuditAction, AuditOutcome, AuditRecord, DeviceSwap, NoSuchAttempt, StoreError,
@@ -47,12 +48,42 @@ pub enum ReplacementError {
     NotActiveDevice(Serial),
     /// Another request took a step of this attempt (or moved one of its
     /// devices) between this one's read and write; nothing was written.
-    #[error("the replacement attempt changed during this request; try again")]
+    #[error("the attempt changed during this request; try again")]
     Raced,
     #[error("the SMS code could not be sent: {0}")]
     Sms(#[from] SmsError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ReplacementError {
+    /// What kind of failure this is. A refusal is the input's fault; how
+    /// each reason is answered is the reason's to say.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ReplacementError::Rejected(_) | ReplacementError::NotActiveDevice(_) => {
+                ErrorKind::Invalid
+            }
+            ReplacementError::UnknownAttempt => ErrorKind::NotFound,
+            ReplacementError::Raced => ErrorKind::Conflict,
+            ReplacementError::Sms(_) => ErrorKind::Unavailable,
+            ReplacementError::Entropy => ErrorKind::Internal,
+            ReplacementError::Store(e) => e.kind(),
+        }
+    }
+
+    /// The stable reason id a client sees with the error, if it has one.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            ReplacementError::Rejected(reason) => Some(reason.code()),
+            ReplacementError::NotActiveDevice(_) => Some("not_active_device"),
+            ReplacementError::Raced => Some("raced"),
+            ReplacementError::Sms(_) => Some("sms_gateway_failed"),
+            ReplacementError::UnknownAttempt
+            | ReplacementError::Entropy
+            | ReplacementError::Store(_) => None,
+        }
+    }
 }
 
 impl From<NoSuchAttempt> for ReplacementError {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::device::Serial;
+use crate::error::ErrorKind;
 use crate::user::TaxCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,47 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL: {0}")]
     Postgres(String),
+}
+
+impl StoreError {
+    /// What kind of failure this is; statuses and exit codes derive from it.
+    pub fn kind(&self) -> ErrorKind {
+        use StoreError as E;
+        match self {
+            // The user's own input: a URL, or a secret given on the command
+            // line's environment.
+            E::BadUrl { .. } | E::BadEnvSecret | E::WrongSecret => ErrorKind::Invalid,
+            E::UnknownSerial(_) | E::UnknownUser(_) | E::UnknownUserCode | E::NoActiveToken(_) => {
+                ErrorKind::NotFound
+            }
+            E::DuplicateSerial(_)
+            | E::DuplicateUser(_)
+            | E::DuplicateUserCode
+            | E::NotAssignable { .. }
+            | E::UserHasToken { .. }
+            | E::Conflict(_) => ErrorKind::Conflict,
+            E::Contention { .. } => ErrorKind::Busy,
+            E::SchemaTooNew { .. }
+            | E::BadKeyFile { .. }
+            | E::KeyFilePermissions { .. }
+            | E::KeyFile { .. }
+            | E::KeyDecryption { .. }
+            | E::NoDataDir => ErrorKind::Config,
+            E::Entropy | E::Corrupt(_) | E::Sqlite(_) | E::Postgres(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// A stable id for what is missing, when the input names nothing: what
+    /// `/v1/validate` and `/v1/resync` answer as a reason.
+    pub fn missing(&self) -> Option<&'static str> {
+        match self {
+            StoreError::UnknownUser(_) => Some("unknown_user"),
+            StoreError::UnknownSerial(_) => Some("unknown_serial"),
+            StoreError::UnknownUserCode => Some("unknown_user_code"),
+            StoreError::NoActiveToken(_) => Some("no_active_token"),
+            _ => None,
+        }
+    }
 }
 
 /// One line, no parameter values: a server error is its message and
