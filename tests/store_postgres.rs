@@ -20,7 +20,6 @@ use tokenrig::device::Serial;
 use tokenrig::inventory::{self, Format};
 use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey};
 use tokenrig::service::{ReplacementError, Service};
-use tokenrig::sms::Outbox;
 use tokenrig::store::{AttemptId, SecretSource, Store, StoreError, StoreSecret, TokenStatus};
 use tokenrig::user::{HashParams, PasswordHash, User};
 use tokenrig::verifier::{Outcome, Policy, Reason, TokenState};
@@ -316,13 +315,13 @@ fn a_replacement_is_one_attempt_across_connections() {
     a.assign(&username, serial(C100), T).expect("assign");
     let at = |secs: u64| UnixTime::from_secs(T.as_secs() + secs);
 
-    let wrong = a.start_replacement(&Outbox, &username, "hunter43", serial(C100), at(0));
+    let wrong = a.start_replacement(&username, "hunter43", serial(C100), at(0));
     assert!(matches!(
         wrong,
         Err(ReplacementError::Rejected(Reason::WrongPassword))
     ));
-    let id = a
-        .start_replacement(&Outbox, &username, "hunter42", serial(C100), at(0))
+    let (id, _sms) = a
+        .start_replacement(&username, "hunter42", serial(C100), at(0))
         .expect("started");
     // The other connection reads the SMS and takes the next step.
     let outbox = b.sms_outbox(Some(user.phone())).expect("outbox");

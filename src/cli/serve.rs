@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
-use tokenrig::server::{self, ServeConfig};
-use tokenrig::sms::{Outbox, SmsGateway, Webhook};
+use tokenrig::server::{self, ServeConfig, SmsDelivery};
+use tokenrig::service::Retry;
+use tokenrig::sms::Webhook;
 use tokenrig::store::SecretSource;
 use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
@@ -36,10 +38,15 @@ pub struct ServeArgs {
     /// File holding the admin API's bearer token (first line)
     #[arg(long, value_name = "PATH")]
     admin_token_file: Option<PathBuf>,
-    /// Send SMS codes as JSON {"phone","text"} POSTs to this URL (with
-    /// retries) instead of keeping them in the store's outbox
+    /// Deliver SMS codes as JSON {"id","phone","text"} POSTs to this URL
+    /// (header Idempotency-Key = id; retried with backoff, at least once)
+    /// instead of keeping them in the store's outbox
     #[arg(long, value_name = "URL")]
     sms_webhook: Option<String>,
+    /// How long one webhook POST may take, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300), requires = "sms_webhook")]
+    sms_timeout: u64,
     /// Let the admin API set the clock decisions are made at (POST
     /// /v1/admin/clock), for conformance runs that age tokens; never in
     /// production
@@ -56,9 +63,13 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     if admin_token.is_none() {
         tracing::warn!("no admin token: the admin API refuses every request");
     }
-    let sms: Arc<dyn SmsGateway> = match &a.sms_webhook {
-        Some(url) => Arc::new(Webhook::new(url, 3).input("--sms-webhook")?),
-        None => Arc::new(Outbox),
+    let timeout = Duration::from_secs(a.sms_timeout);
+    let sms = match &a.sms_webhook {
+        Some(url) => Some(SmsDelivery {
+            gateway: Arc::new(Webhook::new(url, timeout).input("--sms-webhook")?),
+            retry: Retry::for_timeout(timeout),
+        }),
+        None => None,
     };
     let state = server::open(ServeConfig {
         db_url: a.db.url()?,

@@ -14,7 +14,6 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::device::Serial;
 use crate::inventory::{self, Format};
 use crate::service::{ReplacementError, Service};
-use crate::sms::Outbox;
 use crate::store::{AttemptId, SecretSource, Store, StoreError, StoreSecret};
 use crate::user::{HashParams, PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 use crate::verifier::{Outcome, Policy};
@@ -208,12 +207,10 @@ impl Target for Builtin {
     ) -> Result<Started, TargetError> {
         let now = self.now();
         let v = self.verifier()?;
-        Ok(
-            match step(v.start_replacement(&Outbox, user, password, old, now))? {
-                Ok(id) => Started::Attempt(id.as_str().to_owned()),
-                Err(reason) => Started::Rejected(reason),
-            },
-        )
+        Ok(match step(v.start_replacement(user, password, old, now))? {
+            Ok((id, _)) => Started::Attempt(id.as_str().to_owned()),
+            Err(reason) => Started::Rejected(reason),
+        })
     }
 
     fn latest_sms_code(&mut self, phone: &str) -> Result<String, TargetError> {

@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock, UnixTime, VirtualClock};
-use crate::service::Service;
+use crate::service::{Dispatcher, Retry, Service};
 use crate::sms::SmsGateway;
 use crate::store::{SecretSource, Store, StoreError, StoreUrl};
 use crate::verifier::Policy;
@@ -125,8 +125,9 @@ pub struct ServeConfig {
     pub admin_token: Option<Zeroizing<String>>,
     /// Store workers for validate/resync; default by backend.
     pub fast_workers: Option<usize>,
-    /// Where SMS codes go: the store's outbox unless a webhook is set.
-    pub sms: Arc<dyn SmsGateway>,
+    /// Where SMS codes go: `None` keeps them in the store's outbox (its
+    /// destination); a gateway gets them from a dispatcher thread.
+    pub sms: Option<SmsDelivery>,
     /// Let `POST /v1/admin/clock` set the time decisions are made at. For
     /// test rigs only: anyone with the admin token could replay codes.
     pub test_clock: bool,
@@ -139,8 +140,14 @@ pub struct AppState {
     admin_token: Option<Zeroizing<String>>,
     metrics: Metrics,
     clock: ServerClock,
-    sms: Arc<dyn SmsGateway>,
+    _dispatcher: Option<Dispatcher>,
     _checkpointer: Option<Checkpointer>,
+}
+
+/// A gateway and how the dispatcher retries it.
+pub struct SmsDelivery {
+    pub gateway: Arc<dyn SmsGateway>,
+    pub retry: Retry,
 }
 
 /// SQLite only: a thread that checkpoints the write-ahead log every
@@ -213,10 +220,25 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
     } else {
         (config.fast_workers.unwrap_or(8), Batching::Off)
     };
+    // The dispatcher on its own connection, on the wall clock: retries
+    // are about a real network, whatever time decisions are made at.
+    let (dispatcher, wake) = match config.sms {
+        Some(sms) => {
+            let store = Store::open_with(&config.db_url, &config.secret)?;
+            let (dispatcher, wake) =
+                Dispatcher::start(store, sms.gateway, Arc::new(SystemClock), sms.retry)?;
+            (Some(dispatcher), Some(wake))
+        }
+        None => (None, None),
+    };
     let open = || {
         let store = Store::open_with(&config.db_url, &config.secret)?;
         store.defer_checkpoints()?;
-        Ok(Service::new(store, config.policy.clone()))
+        let service = Service::new(store, config.policy.clone());
+        Ok(match &wake {
+            Some(wake) => service.dispatching(wake.clone()),
+            None => service,
+        })
     };
     let fast = Pool::start("store-fast", fast_workers, batching, open)?;
     let slow = Pool::start("store-slow", 2, Batching::Off, open)?;
@@ -239,7 +261,7 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
         } else {
             ServerClock::System
         },
-        sms: config.sms,
+        _dispatcher: dispatcher,
         _checkpointer: checkpointer,
     }))
 }

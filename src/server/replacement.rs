@@ -28,13 +28,6 @@ impl From<ReplacementError> for ApiError {
             ReplacementError::Rejected(reason) => {
                 ApiError::new(status_of(reason), reason.user_message())
             }
-            ReplacementError::Sms(sms) => {
-                tracing::error!(error = %sms, "SMS gateway failed");
-                ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "the SMS could not be sent; start again",
-                )
-            }
             ReplacementError::Store(store) => ApiError::of_kind(store.kind(), store),
             _ => ApiError::of_kind(e.kind(), &e),
         };
@@ -74,7 +67,9 @@ pub(super) struct Start {
 #[derive(Serialize)]
 pub(super) struct Started {
     id: String,
-    sms_sent: bool,
+    /// `sent` where the outbox is the destination; `queued` while the
+    /// dispatcher has yet to hand it to the gateway.
+    sms_sent: &'static str,
 }
 
 pub(super) async fn start(
@@ -86,17 +81,16 @@ pub(super) async fn start(
     let old = Serial::parse(&start.old_serial)
         .map_err(|e| ApiError::unprocessable(format!("old_serial: {e}")))?;
     let now = state.now();
-    let gateway = Arc::clone(&state.sms);
-    // argon2 and the SMS gateway are slow: the slow pool, never a batch.
-    let id = state
+    // argon2 is slow: the slow pool, never a batch.
+    let (id, sms) = state
         .slow
-        .run(move |v| Ok(v.start_replacement(gateway.as_ref(), &user, &start.password, old, now)))
+        .run(move |v| Ok(v.start_replacement(&user, &start.password, old, now)))
         .await??;
     Ok((
         StatusCode::CREATED,
         Json(Started {
             id: id.as_str().to_owned(),
-            sms_sent: true,
+            sms_sent: sms.as_str(),
         }),
     ))
 }
@@ -198,6 +192,8 @@ pub(super) struct OutboxView {
     text: String,
     code: String,
     sent_at: u64,
+    status: &'static str,
+    tries: u32,
 }
 
 /// The outbox gateway's messages, oldest first: what a test rig reads the
@@ -223,6 +219,8 @@ pub(super) async fn outbox(
                 text: m.text,
                 code: m.code.to_string(),
                 sent_at: m.sent_at.as_secs(),
+                status: m.status.as_str(),
+                tries: m.tries,
             })
             .collect(),
     ))

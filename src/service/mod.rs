@@ -13,6 +13,7 @@
 //! reaches through to the store.
 
 mod decide;
+mod dispatch;
 mod replacement;
 
 use crate::clock::UnixTime;
@@ -23,6 +24,7 @@ use crate::user::{PhoneNumber, TaxCode, User};
 use crate::verifier::Policy;
 
 pub use decide::MAX_ATTEMPTS;
+pub use dispatch::{Dispatcher, Retry, Wake};
 pub use replacement::ReplacementError;
 
 /// One store connection and the policy its decisions follow. `Send`, not
@@ -31,11 +33,35 @@ pub use replacement::ReplacementError;
 pub struct Service {
     store: Store,
     policy: Policy,
+    sms: SmsRoute,
+}
+
+/// Where the SMS a step sends goes.
+#[derive(Clone, Debug)]
+enum SmsRoute {
+    /// The outbox is the destination: written `sent`, read back by test
+    /// rigs through [`Service::sms_outbox`].
+    Outbox,
+    /// Queued for a [`Dispatcher`], woken through this.
+    Dispatch(Wake),
 }
 
 impl Service {
+    /// A service whose SMS go to the outbox and stay there.
     pub fn new(store: Store, policy: Policy) -> Service {
-        Service { store, policy }
+        Service {
+            store,
+            policy,
+            sms: SmsRoute::Outbox,
+        }
+    }
+
+    /// SMS are queued for the dispatcher `wake` belongs to.
+    pub fn dispatching(self, wake: Wake) -> Service {
+        Service {
+            sms: SmsRoute::Dispatch(wake),
+            ..self
+        }
     }
 
     pub fn policy(&self) -> &Policy {

@@ -18,15 +18,15 @@ use rand::TryRng;
 use rand::rngs::SysRng;
 
 use super::Service;
+use super::SmsRoute;
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::error::ErrorKind;
-use crate::sms::{SmsError, SmsGateway};
 use crate::store::{
-    AttemptId, AuditAction, AuditOutcome, AuditRecord, DeviceSwap, NoSuchAttempt, StoreError,
-    StoredAttempt, StoredToken, TokenStatus,
+    AttemptId, AuditAction, AuditOutcome, AuditRecord, DeviceSwap, NewSms, NoSuchAttempt,
+    SmsStatus, StoreError, StoredAttempt, StoredToken, TokenStatus,
 };
-use crate::user::{PasswordHash, PhoneNumber, TaxCode};
+use crate::user::{PasswordHash, TaxCode};
 use crate::verifier::{
     Decision, Effect, InventoryFacts, Outcome, Reason, Replacement, ReplacementState, SmsCode,
     TokenState, Transition, otp_count, record_failure,
@@ -50,8 +50,6 @@ pub enum ReplacementError {
     /// devices) between this one's read and write; nothing was written.
     #[error("the attempt changed during this request; try again")]
     Raced,
-    #[error("the SMS code could not be sent: {0}")]
-    Sms(#[from] SmsError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -66,7 +64,6 @@ impl ReplacementError {
             }
             ReplacementError::UnknownAttempt => ErrorKind::NotFound,
             ReplacementError::Raced => ErrorKind::Conflict,
-            ReplacementError::Sms(_) => ErrorKind::Unavailable,
             ReplacementError::Entropy => ErrorKind::Internal,
             ReplacementError::Store(e) => e.kind(),
         }
@@ -78,7 +75,6 @@ impl ReplacementError {
             ReplacementError::Rejected(reason) => Some(reason.code()),
             ReplacementError::NotActiveDevice(_) => Some("not_active_device"),
             ReplacementError::Raced => Some("raced"),
-            ReplacementError::Sms(_) => Some("sms_gateway_failed"),
             ReplacementError::UnknownAttempt
             | ReplacementError::Entropy
             | ReplacementError::Store(_) => None,
@@ -101,17 +97,18 @@ struct Loaded {
 impl Service {
     /// Step 1: checks the password (argon2, slow: outside any transaction),
     /// then stores a new attempt for the account's active device
-    /// `old_serial` and sends an SMS code from the OS RNG through
-    /// `gateway`. A wrong password stores nothing and counts a failure on
-    /// the active device; an unknown user reads as a wrong password.
+    /// `old_serial` with the SMS carrying a code from the OS RNG, in one
+    /// transaction: `sent` where the outbox is the destination, else
+    /// `queued` for the dispatcher, which is woken. A wrong password
+    /// stores nothing and counts a failure on the active device; an
+    /// unknown user reads as a wrong password.
     pub fn start_replacement(
         &self,
-        gateway: &dyn SmsGateway,
         username: &TaxCode,
         password: &str,
         old_serial: Serial,
         now: UnixTime,
-    ) -> Result<AttemptId, ReplacementError> {
+    ) -> Result<(AttemptId, SmsStatus), ReplacementError> {
         let Some(user) = self.store.user(username)? else {
             // Spend the time a real check takes, so response times do not
             // tell which usernames exist.
@@ -144,14 +141,34 @@ impl Service {
             return Err(ReplacementError::NotActiveDevice(old_serial));
         }
         let id = attempt_id()?;
+        let status = match self.sms {
+            SmsRoute::Outbox => SmsStatus::Sent,
+            SmsRoute::Dispatch(_) => SmsStatus::Queued,
+        };
+        let sms = t
+            .effects
+            .iter()
+            .find_map(|effect| match effect {
+                Effect::SendSms { code } => Some(*code),
+                _ => None,
+            })
+            .map(|code| {
+                Ok::<_, ReplacementError>(NewSms {
+                    key: random_hex()?,
+                    phone: user.phone.clone(),
+                    code,
+                    status,
+                    username: *username,
+                    serial: old_serial,
+                })
+            })
+            .transpose()?;
         self.store
-            .insert_attempt(&id, username, &t.replacement, now)?;
-        for effect in &t.effects {
-            if let Effect::SendSms { code } = effect {
-                self.send_sms(gateway, &user.phone, *code, old_serial, username, now)?;
-            }
+            .insert_attempt(&id, username, &t.replacement, sms.as_ref(), now)?;
+        if let SmsRoute::Dispatch(wake) = &self.sms {
+            wake.wake();
         }
-        Ok(id)
+        Ok((id, status))
     }
 
     /// Step 2: the SMS code as typed.
@@ -358,41 +375,25 @@ impl Service {
         })?;
         Ok(ReplacementError::Rejected(reason))
     }
-
-    /// Sends the code and audits that it was sent (or that sending failed).
-    fn send_sms(
-        &self,
-        gateway: &dyn SmsGateway,
-        phone: &PhoneNumber,
-        code: SmsCode,
-        old: Serial,
-        username: &TaxCode,
-        now: UnixTime,
-    ) -> Result<(), ReplacementError> {
-        let sent = gateway.send(&self.store, phone, code, now);
-        let (outcome, reason) = match &sent {
-            Ok(()) => (AuditOutcome::Done, None),
-            Err(_) => (AuditOutcome::Rejected, Some("sms_gateway_failed")),
-        };
-        self.store.append_audit(&AuditRecord {
-            at: now,
-            action: AuditAction::SmsSent,
-            serial: Some(old),
-            username: Some(*username),
-            outcome,
-            reason,
-        })?;
-        Ok(sent?)
-    }
 }
 
-/// A fresh attempt id: 128 bits from the OS RNG.
-fn attempt_id() -> Result<AttemptId, ReplacementError> {
+/// 128 bits from the OS RNG.
+fn random_bits() -> Result<[u8; 16], ReplacementError> {
     let mut bytes = [0u8; 16];
     SysRng
         .try_fill_bytes(&mut bytes)
         .map_err(|_| ReplacementError::Entropy)?;
-    Ok(AttemptId::from_bytes(bytes))
+    Ok(bytes)
+}
+
+fn attempt_id() -> Result<AttemptId, ReplacementError> {
+    Ok(AttemptId::from_bytes(random_bits()?))
+}
+
+/// An SMS's idempotency key: 32 hex characters, unrelated to the attempt
+/// id (which must not leave the server).
+fn random_hex() -> Result<String, ReplacementError> {
+    Ok(data_encoding::HEXLOWER.encode(&random_bits()?))
 }
 
 /// A uniformly random 6-digit code from the OS RNG: draws at or above the

@@ -12,8 +12,7 @@ use tempfile::TempDir;
 use super::*;
 use crate::inventory::{self, Format};
 use crate::otp::{Algorithm, Digits, OtpKey, SecretKey};
-use crate::sms::Outbox;
-use crate::store::{AttemptId, SecretSource, StoreSecret, TokenStatus};
+use crate::store::{AttemptId, SecretSource, SmsStatus, StoreSecret, TokenStatus};
 use crate::user::{HashParams, PasswordHash};
 use crate::verifier::{Outcome, Reason, Stage, TokenState};
 
@@ -151,7 +150,11 @@ impl Rig {
 
     fn start_at(&self, now: UnixTime) -> Result<AttemptId, ReplacementError> {
         self.verifier
-            .start_replacement(&Outbox, &self.username, PASSWORD, serial(OLD), now)
+            .start_replacement(&self.username, PASSWORD, serial(OLD), now)
+            .map(|(id, sms)| {
+                assert_eq!(sms, SmsStatus::Sent, "the outbox is the destination");
+                id
+            })
     }
 
     fn start(&self) -> AttemptId {
@@ -325,7 +328,7 @@ fn a_c200_is_replaced_with_one_code_and_a_usb_token_with_two() {
 fn a_wrong_password_stores_no_attempt_and_counts_a_failure() {
     let rig = Rig::new();
     let v = &rig.verifier;
-    let wrong = v.start_replacement(&Outbox, &rig.username, "hunter43", serial(OLD), at(0));
+    let wrong = v.start_replacement(&rig.username, "hunter43", serial(OLD), at(0));
     assert_eq!(refused(wrong), Reason::WrongPassword);
     assert_eq!(rig.attempts(), 0);
     assert!(rig.store().sms_outbox(None).expect("outbox").is_empty());
@@ -337,10 +340,10 @@ fn a_wrong_password_stores_no_attempt_and_counts_a_failure() {
 
     // An unknown user reads the same, and there is nothing to count on.
     let nobody: TaxCode = "BNCGVN80A01H501J".parse().expect("tax code");
-    let unknown = v.start_replacement(&Outbox, &nobody, PASSWORD, serial(OLD), at(0));
+    let unknown = v.start_replacement(&nobody, PASSWORD, serial(OLD), at(0));
     assert_eq!(refused(unknown), Reason::WrongPassword);
     // The right password for a device that is not the user's.
-    let other = v.start_replacement(&Outbox, &rig.username, PASSWORD, serial(SPARE_C100), at(0));
+    let other = v.start_replacement(&rig.username, PASSWORD, serial(SPARE_C100), at(0));
     assert!(
         matches!(other, Err(ReplacementError::NotActiveDevice(s)) if s == serial(SPARE_C100)),
         "{other:?}"

@@ -1,62 +1,55 @@
-//! Sending the replacement flow's SMS code: the [`SmsGateway`] trait and
-//! its two implementations.
+//! Delivering the replacement flow's SMS code: the [`SmsGateway`] trait a
+//! dispatcher (`service::Dispatcher`) hands each queued message to, and
+//! [`Webhook`], the one network gateway.
 //!
-//! - [`Outbox`] (the default): the message goes to the store's
-//!   `sms_outbox` table, where test rigs read the code back with
-//!   [`Store::sms_outbox`].
-//! - [`Webhook`]: the message is POSTed as JSON to a URL, where a real SMS
-//!   provider (or a relay to one) takes it.
-//!
-//! The text is [`SmsCode::message_text`] for both. Nothing here logs or
-//! returns the code in an error.
+//! One call is one try. Retries, backoff and at-least-once delivery are
+//! the dispatcher's, over the store's outbox, so a crash never loses a
+//! message; each carries an idempotency key so the receiver can drop a
+//! repeat. The text is [`SmsCode::message_text`]. Nothing here logs or
+//! returns the code in an error. With no gateway configured the outbox
+//! itself is the destination, and nothing here runs.
 
 mod webhook;
 
-use crate::clock::UnixTime;
-use crate::store::{Store, StoreError};
 use crate::user::PhoneNumber;
 use crate::verifier::SmsCode;
 
-pub use webhook::Webhook;
+pub use webhook::{DEFAULT_TIMEOUT, Webhook};
 
-/// Delivers an SMS code to a phone. Shared by a server's worker threads,
-/// each of which passes its own store connection.
-pub trait SmsGateway: Send + Sync {
-    /// `Ok` once the message is accepted for delivery.
-    fn send(
-        &self,
-        store: &Store,
-        phone: &PhoneNumber,
-        code: SmsCode,
-        at: UnixTime,
-    ) -> Result<(), SmsError>;
+/// One message to deliver.
+#[derive(Clone, Copy)]
+pub struct Message<'a> {
+    /// The same on every try of one message: the receiver's idempotency key.
+    pub key: &'a str,
+    pub phone: &'a PhoneNumber,
+    pub code: SmsCode,
 }
 
-/// Why an SMS was not sent. Never holds the code.
+/// Delivers an SMS. Shared by dispatchers; blocking.
+pub trait SmsGateway: Send + Sync {
+    /// One try: `Ok` once the message is accepted for delivery.
+    fn deliver(&self, message: &Message<'_>) -> Result<(), SmsError>;
+}
+
+/// Why a try did not deliver. Never holds the code or the URL.
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
     #[error("SMS webhook URL must start with http:// or https://")]
     BadUrl,
-    #[error("SMS webhook answered HTTP {status} after {attempts} attempt(s)")]
-    Status { status: u16, attempts: u32 },
-    #[error("SMS webhook unreachable after {attempts} attempt(s): {reason}")]
-    Transport { attempts: u32, reason: String },
-    #[error("SMS outbox: {0}")]
-    Outbox(#[from] StoreError),
+    #[error("SMS webhook answered HTTP {status}")]
+    Status { status: u16 },
+    #[error("SMS webhook unreachable: {reason}")]
+    Transport { reason: String },
 }
 
-/// The default gateway: writes each message to the store's outbox.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Outbox;
-
-impl SmsGateway for Outbox {
-    fn send(
-        &self,
-        store: &Store,
-        phone: &PhoneNumber,
-        code: SmsCode,
-        at: UnixTime,
-    ) -> Result<(), SmsError> {
-        Ok(store.queue_sms(phone, code, at)?)
+impl SmsError {
+    /// Whether trying again may help: a network failure, a 5xx or a 429
+    /// may pass; any other answer refuses the message itself.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SmsError::Status { status } => *status >= 500 || *status == 429,
+            SmsError::Transport { .. } => true,
+            SmsError::BadUrl => false,
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
-use super::outbox::sms_code;
+use super::outbox::{NewSms, SmsStatus, sms_code};
 use super::rows::{AuditInsert, ReplacementRow, SwapRows, u64_from_sql, u64_to_sql};
 use super::secret::{NONCE_LEN, Sealed};
 use super::{AuditAction, Store, StoreError, admin_audit, parse_serial, parse_username};
@@ -84,21 +84,34 @@ pub struct DeviceSwap {
 }
 
 impl Store {
-    /// Stores a new attempt and its `replace_started` audit row on the
-    /// old device, in one transaction.
+    /// Stores a new attempt, its `replace_started` audit row on the old
+    /// device, and the SMS it sends, in one transaction: an SMS is never
+    /// lost between the step that sends it and its delivery. An SMS
+    /// already `sent` (the outbox its destination) has its `sms_sent`
+    /// audit row in the same transaction.
     pub fn insert_attempt(
         &self,
         id: &AttemptId,
         username: &TaxCode,
         attempt: &Replacement,
+        sms: Option<&NewSms>,
         at: UnixTime,
     ) -> Result<(), StoreError> {
         let row = self.attempt_row(id, username, attempt, 0)?;
-        let audit = AuditInsert {
+        let started = AuditInsert {
             serial: Some(&row.old_serial),
             ..admin_audit(at, AuditAction::ReplaceStarted, Some(username.as_str()))
         };
-        self.db().insert_replacement(&row, &audit)
+        let sms_row = sms.map(|sms| self.outbox_row(sms, at)).transpose()?;
+        let sent = AuditInsert {
+            action: AuditAction::SmsSent.as_str(),
+            ..started
+        };
+        let audit = match sms {
+            Some(sms) if sms.status == SmsStatus::Sent => vec![started, sent],
+            _ => vec![started],
+        };
+        self.db().insert_replacement(&row, &audit, sms_row.as_ref())
     }
 
     pub fn attempt(&self, id: &AttemptId) -> Result<Option<StoredAttempt>, StoreError> {

@@ -64,7 +64,7 @@ use crate::verifier::{Decision, TokenConfig, TokenKind, TokenState, unlock};
 
 pub use attempts::{AttemptId, DeviceSwap, NoSuchAttempt, StoredAttempt};
 pub use error::StoreError;
-pub use outbox::OutboxMessage;
+pub use outbox::{NewSms, OutboxMessage, Settled, SmsStatus};
 pub use secret::{STORE_KEY_ENV, SecretSource, StoreSecret, default_key_file};
 
 use postgres::PgDb;

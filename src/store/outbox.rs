@@ -1,37 +1,108 @@
-//! The SMS outbox: where the default gateway puts the messages it "sends",
-//! so a test rig (or the admin API) can read the code a user would get.
-//! Only the code is stored, sealed; the text is rendered on read.
+//! The SMS outbox: every SMS the replacement flow sends is a row here,
+//! committed with the attempt step that sends it, so a crash loses none.
+//! Where no gateway is configured the outbox is the destination (test
+//! rigs read the code back) and a row is `sent` when written; with a
+//! gateway it is `queued` until a dispatcher delivers it. Only the code
+//! is stored, sealed; the text is rendered on read.
 
 use std::fmt;
+use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
-use super::rows::{OutboxRow, u64_from_sql, u64_to_sql};
+use super::rows::{AuditInsert, OutboxRow, u64_from_sql, u64_to_sql};
 use super::secret::{NONCE_LEN, Sealed};
-use super::{Store, StoreError};
+use super::{AuditAction, AuditOutcome, Store, StoreError, parse_serial, parse_username};
 use crate::clock::UnixTime;
+use crate::device::Serial;
 use crate::otp::Code;
-use crate::user::PhoneNumber;
+use crate::user::{PhoneNumber, TaxCode};
 use crate::verifier::SmsCode;
+
+/// Where a message's delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SmsStatus {
+    /// Committed, not yet accepted by the gateway.
+    Queued,
+    /// Accepted by the gateway, or written to the outbox as the destination.
+    Sent,
+    /// The gateway refused it, or every try failed.
+    Failed,
+}
+
+impl SmsStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsStatus::Queued => "queued",
+            SmsStatus::Sent => "sent",
+            SmsStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for SmsStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<SmsStatus, StoreError> {
+        [SmsStatus::Queued, SmsStatus::Sent, SmsStatus::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("sms_outbox: bad status {s:?}")))
+    }
+}
+
+/// An SMS to queue with an attempt step.
+#[derive(Clone)]
+pub struct NewSms {
+    /// The idempotency key the gateway receives (random, from the service).
+    pub key: String,
+    pub phone: PhoneNumber,
+    pub code: SmsCode,
+    /// [`SmsStatus::Sent`] when the outbox is the destination.
+    pub status: SmsStatus,
+    pub username: TaxCode,
+    pub serial: Serial,
+}
 
 /// One message in the outbox. `Debug` shows neither the code nor the text
 /// that carries it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
+    pub id: i64,
+    /// `None` on messages stored before deliveries were tracked.
+    pub key: Option<String>,
     pub phone: PhoneNumber,
     pub text: String,
     pub code: SmsCode,
     pub sent_at: UnixTime,
+    pub status: SmsStatus,
+    /// Delivery tries so far.
+    pub tries: u32,
+    pub username: Option<TaxCode>,
+    pub serial: Option<Serial>,
 }
 
 impl fmt::Debug for OutboxMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OutboxMessage")
+            .field("id", &self.id)
             .field("phone", &self.phone)
             .field("text", &"redacted")
             .field("sent_at", &self.sent_at)
+            .field("status", &self.status)
+            .field("tries", &self.tries)
             .finish_non_exhaustive()
     }
+}
+
+/// How one delivery try ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    Sent,
+    /// Queued again, due at this wall-clock instant.
+    Retry(UnixTime),
+    /// Given up; the reason id goes to the audit row.
+    Failed(&'static str),
 }
 
 /// The associated data a message's code is sealed with: its phone and
@@ -41,23 +112,25 @@ fn aad(phone: &str, sent_at: i64) -> Vec<u8> {
 }
 
 impl Store {
-    /// Puts an SMS for `phone` in the outbox, its code encrypted.
-    pub fn queue_sms(
-        &self,
-        phone: &PhoneNumber,
-        code: SmsCode,
-        at: UnixTime,
-    ) -> Result<(), StoreError> {
+    /// The row [`Store::insert_attempt`] commits with an attempt.
+    pub(super) fn outbox_row(&self, sms: &NewSms, at: UnixTime) -> Result<OutboxRow, StoreError> {
         let sent_at = u64_to_sql(at.as_nanos());
-        let digits = Zeroizing::new(code.to_string());
+        let digits = Zeroizing::new(sms.code.to_string());
         let sealed = self
             .keys
-            .seal(&aad(phone.as_str(), sent_at), digits.as_bytes())?;
-        self.db().insert_sms(&OutboxRow {
-            phone: phone.as_str().to_owned(),
+            .seal(&aad(sms.phone.as_str(), sent_at), digits.as_bytes())?;
+        Ok(OutboxRow {
+            id: 0,
+            phone: sms.phone.as_str().to_owned(),
             sent_at,
             code_ciphertext: sealed.ciphertext,
             code_nonce: sealed.nonce.to_vec(),
+            key: Some(sms.key.clone()),
+            status: sms.status.as_str().to_owned(),
+            tries: 0,
+            next_try_at: None,
+            username: Some(sms.username.as_str().to_owned()),
+            serial: Some(sms.serial.as_str().to_owned()),
         })
     }
 
@@ -71,6 +144,60 @@ impl Store {
             .into_iter()
             .map(|row| self.outbox_message(row))
             .collect()
+    }
+
+    /// Up to `limit` queued messages due at wall-clock `now`, oldest first.
+    pub fn due_sms(&self, now: UnixTime, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.db()
+            .due_sms(u64_to_sql(now.as_nanos()), limit)?
+            .into_iter()
+            .map(|row| self.outbox_message(row))
+            .collect()
+    }
+
+    /// Takes the next delivery try of `message`, holding it from other
+    /// dispatchers until `until`; `false` if one took it first.
+    pub fn claim_sms(&self, message: &OutboxMessage, until: UnixTime) -> Result<bool, StoreError> {
+        self.db().claim_sms(
+            message.id,
+            i64::from(message.tries),
+            u64_to_sql(until.as_nanos()),
+        )
+    }
+
+    /// Records how a try ended, with its `sms_sent` audit row when it is
+    /// the last one.
+    pub fn settle_sms(
+        &self,
+        message: &OutboxMessage,
+        settled: Settled,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let (status, next, outcome, reason) = match settled {
+            Settled::Sent => (SmsStatus::Sent, None, AuditOutcome::Done, None),
+            Settled::Retry(due) => (
+                SmsStatus::Queued,
+                Some(u64_to_sql(due.as_nanos())),
+                AuditOutcome::Rejected,
+                Some("sms_gateway_retry"),
+            ),
+            Settled::Failed(reason) => (
+                SmsStatus::Failed,
+                None,
+                AuditOutcome::Rejected,
+                Some(reason),
+            ),
+        };
+        let audit = AuditInsert {
+            at_unix_nanos: at.as_nanos(),
+            action: AuditAction::SmsSent.as_str(),
+            serial: message.serial.as_ref().map(Serial::as_str),
+            username: message.username.as_ref().map(TaxCode::as_str),
+            outcome: outcome.as_str(),
+            reason,
+        };
+        self.db()
+            .settle_sms(message.id, status.as_str(), next, &audit)
     }
 
     fn outbox_message(&self, row: OutboxRow) -> Result<OutboxMessage, StoreError> {
@@ -91,10 +218,16 @@ impl Store {
             .ok_or_else(|| bad("code: it does not decrypt"))?;
         let code = sms_code(&digits).ok_or_else(|| bad("code"))?;
         Ok(OutboxMessage {
+            id: row.id,
+            key: row.key,
             phone,
             text: code.message_text(),
             code,
             sent_at: UnixTime::from_nanos(u64_from_sql(row.sent_at)),
+            status: row.status.parse()?,
+            tries: u32::try_from(row.tries).map_err(|_| bad("tries"))?,
+            username: row.username.as_deref().map(parse_username).transpose()?,
+            serial: row.serial.as_deref().map(parse_serial).transpose()?,
         })
     }
 }

@@ -20,8 +20,8 @@ use postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
 
 use super::error::StoreError;
 use super::rows::{
-    AuditInsert, AuditSelect, Database, OutboxRow, REPLACEMENT_COLUMNS, ReplacementRow, SwapRows,
-    TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
+    AuditInsert, AuditSelect, Database, OUTBOX_COLUMNS, OutboxRow, REPLACEMENT_COLUMNS,
+    ReplacementRow, SwapRows, TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
 };
 use crate::verifier::TokenState;
 
@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         2,
         "replacements",
         include_str!("../../migrations/postgres/0002_replacements.sql"),
+    ),
+    (
+        3,
+        "sms_delivery",
+        include_str!("../../migrations/postgres/0003_sms_delivery.sql"),
     ),
 ];
 
@@ -111,6 +116,34 @@ impl PgDb {
     }
 
     /// One statement outside any explicit transaction.
+    fn outbox_rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut client = self.client.borrow_mut();
+        let statement = self.prepared(&mut *client, sql)?;
+        client
+            .query(&statement, params)?
+            .iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: r.try_get(0)?,
+                    phone: r.try_get(1)?,
+                    sent_at: r.try_get(2)?,
+                    code_ciphertext: r.try_get(3)?,
+                    code_nonce: r.try_get(4)?,
+                    key: r.try_get(5)?,
+                    status: r.try_get(6)?,
+                    tries: r.try_get(7)?,
+                    next_try_at: r.try_get(8)?,
+                    username: r.try_get(9)?,
+                    serial: r.try_get(10)?,
+                })
+            })
+            .collect()
+    }
+
     fn read(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
         self.query_opt(&mut *self.client.borrow_mut(), sql, params)
     }
@@ -449,7 +482,8 @@ impl Database for PgDb {
     fn insert_replacement(
         &self,
         row: &ReplacementRow,
-        audit: &AuditInsert<'_>,
+        audit: &[AuditInsert<'_>],
+        sms: Option<&OutboxRow>,
     ) -> Result<(), StoreError> {
         self.transaction(|tx| {
             self.execute(
@@ -474,7 +508,30 @@ impl Database for PgDb {
                     &row.version,
                 ],
             )?;
-            self.insert_audit(tx, audit)?;
+            for audit in audit {
+                self.insert_audit(tx, audit)?;
+            }
+            if let Some(sms) = sms {
+                self.execute(
+                    tx,
+                    "INSERT INTO sms_outbox (phone, sent_at_unix_nanos, code_ciphertext, \
+                     code_nonce, message_key, status, tries, next_try_at_unix_nanos, \
+                     username, serial) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    &[
+                        &sms.phone,
+                        &sms.sent_at,
+                        &sms.code_ciphertext,
+                        &sms.code_nonce,
+                        &sms.key,
+                        &sms.status,
+                        &sms.tries,
+                        &sms.next_try_at,
+                        &sms.username,
+                        &sms.serial,
+                    ],
+                )?;
+            }
             Ok(((), true))
         })
     }
@@ -502,40 +559,53 @@ impl Database for PgDb {
         })
     }
 
-    fn insert_sms(&self, row: &OutboxRow) -> Result<(), StoreError> {
-        self.execute(
-            &mut *self.client.borrow_mut(),
-            "INSERT INTO sms_outbox (phone, sent_at_unix_nanos, code_ciphertext, code_nonce) \
-             VALUES ($1, $2, $3, $4)",
-            &[
-                &row.phone,
-                &row.sent_at,
-                &row.code_ciphertext,
-                &row.code_nonce,
-            ],
-        )?;
-        Ok(())
+    fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
+        self.outbox_rows(
+            &format!(
+                "SELECT {OUTBOX_COLUMNS} FROM sms_outbox \
+                 WHERE $1::TEXT IS NULL OR phone = $1 ORDER BY id"
+            ),
+            &[&phone],
+        )
     }
 
-    fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut client = self.client.borrow_mut();
-        let statement = self.prepared(
-            &mut *client,
-            "SELECT phone, sent_at_unix_nanos, code_ciphertext, code_nonce FROM sms_outbox \
-             WHERE $1::TEXT IS NULL OR phone = $1 ORDER BY id",
+    fn due_sms(&self, now: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        self.outbox_rows(
+            &format!(
+                "SELECT {OUTBOX_COLUMNS} FROM sms_outbox WHERE status = 'queued' \
+                 AND (next_try_at_unix_nanos IS NULL OR next_try_at_unix_nanos <= $1) \
+                 ORDER BY id LIMIT $2"
+            ),
+            &[&now, &i64::from(limit)],
+        )
+    }
+
+    fn claim_sms(&self, id: i64, tries: i64, until: i64) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            &mut *self.client.borrow_mut(),
+            "UPDATE sms_outbox SET tries = tries + 1, next_try_at_unix_nanos = $3 \
+             WHERE id = $1 AND tries = $2 AND status = 'queued'",
+            &[&id, &tries, &until],
         )?;
-        client
-            .query(&statement, &[&phone])?
-            .iter()
-            .map(|r| {
-                Ok(OutboxRow {
-                    phone: r.try_get(0)?,
-                    sent_at: r.try_get(1)?,
-                    code_ciphertext: r.try_get(2)?,
-                    code_nonce: r.try_get(3)?,
-                })
-            })
-            .collect()
+        Ok(changed == 1)
+    }
+
+    fn settle_sms(
+        &self,
+        id: i64,
+        status: &str,
+        next_try_at: Option<i64>,
+        audit: &AuditInsert<'_>,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            self.execute(
+                tx,
+                "UPDATE sms_outbox SET status = $2, next_try_at_unix_nanos = $3 WHERE id = $1",
+                &[&id, &status, &next_try_at],
+            )?;
+            self.insert_audit(tx, audit)?;
+            Ok(((), true))
+        })
     }
 
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError> {

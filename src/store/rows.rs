@@ -97,13 +97,28 @@ pub(crate) const REPLACEMENT_COLUMNS: &str = "id, username, old_serial, started_
      stage, sms_code_ciphertext, sms_code_nonce, sms_sent_at_unix_nanos, sms_tries_left, \
      new_serial, new_model, failure_reason, version";
 
-/// One message in the SMS outbox: the code sealed, the text rendered on read.
+/// One message in the SMS outbox (migrations 0002, 0003): the code
+/// sealed, the text rendered on read, and where its delivery stands.
 pub(crate) struct OutboxRow {
+    /// Assigned by the database; ignored on insert.
+    pub id: i64,
     pub phone: String,
+    /// When it was queued (the attempt step's time).
     pub sent_at: i64,
     pub code_ciphertext: Vec<u8>,
     pub code_nonce: Vec<u8>,
+    /// The idempotency key; `None` on rows older than schema 3.
+    pub key: Option<String>,
+    pub status: String,
+    pub tries: i64,
+    pub next_try_at: Option<i64>,
+    pub username: Option<String>,
+    pub serial: Option<String>,
 }
+
+/// The outbox columns in the order [`OutboxRow`] lists them.
+pub(crate) const OUTBOX_COLUMNS: &str = "id, phone, sent_at_unix_nanos, code_ciphertext, \
+     code_nonce, message_key, status, tries, next_try_at_unix_nanos, username, serial";
 
 /// The token columns in the order [`TokenRow`] lists them, for SELECT and
 /// INSERT in both dialects.
@@ -172,11 +187,13 @@ pub(crate) trait Database: Send {
         audit: &AuditInsert<'_>,
     ) -> Result<bool, StoreError>;
 
-    /// Inserts a new attempt and its audit row, in one transaction.
+    /// Inserts a new attempt, its audit rows and the SMS it sends (if
+    /// any), in one transaction.
     fn insert_replacement(
         &self,
         row: &ReplacementRow,
-        audit: &AuditInsert<'_>,
+        audit: &[AuditInsert<'_>],
+        sms: Option<&OutboxRow>,
     ) -> Result<(), StoreError>;
 
     fn replacement(&self, id: &str) -> Result<Option<ReplacementRow>, StoreError>;
@@ -191,9 +208,23 @@ pub(crate) trait Database: Send {
         audit: Option<&AuditInsert<'_>>,
     ) -> Result<bool, StoreError>;
 
-    fn insert_sms(&self, row: &OutboxRow) -> Result<(), StoreError>;
     /// The outbox, or one phone's messages, oldest first.
     fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Up to `limit` queued messages due at `now` (wall clock), oldest first.
+    fn due_sms(&self, now: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Takes one delivery try of a queued message by compare-and-set on
+    /// its `tries`: counts the try and holds the row until `until`.
+    /// `false`: another dispatcher took it first.
+    fn claim_sms(&self, id: i64, tries: i64, until: i64) -> Result<bool, StoreError>;
+    /// Settles a try: `status` (`sent`, `failed`, or `queued` again with
+    /// its `next_try_at`), with its audit row, in one transaction.
+    fn settle_sms(
+        &self,
+        id: i64,
+        status: &str,
+        next_try_at: Option<i64>,
+        audit: &AuditInsert<'_>,
+    ) -> Result<(), StoreError>;
 
     /// Clears failures and the lock. Rows changed: 0 when the serial is gone.
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError>;

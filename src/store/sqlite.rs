@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Params, Row, TransactionBehavior, 
 
 use super::error::StoreError;
 use super::rows::{
-    AuditInsert, AuditSelect, Database, OutboxRow, REPLACEMENT_COLUMNS, ReplacementRow, SwapRows,
-    TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
+    AuditInsert, AuditSelect, Database, OUTBOX_COLUMNS, OutboxRow, REPLACEMENT_COLUMNS,
+    ReplacementRow, SwapRows, TOKEN_COLUMNS, TokenRow, UserRow, u64_to_sql,
 };
 use crate::verifier::TokenState;
 
@@ -28,6 +28,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         2,
         "replacements",
         include_str!("../../migrations/sqlite/0002_replacements.sql"),
+    ),
+    (
+        3,
+        "sms_delivery",
+        include_str!("../../migrations/sqlite/0003_sms_delivery.sql"),
     ),
 ];
 
@@ -262,6 +267,28 @@ impl SqliteDb {
     }
 }
 
+impl SqliteDb {
+    fn outbox_rows(&self, sql: &str, params: impl Params) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, |r| {
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                phone: r.get(1)?,
+                sent_at: r.get(2)?,
+                code_ciphertext: r.get(3)?,
+                code_nonce: r.get(4)?,
+                key: r.get(5)?,
+                status: r.get(6)?,
+                tries: r.get(7)?,
+                next_try_at: r.get(8)?,
+                username: r.get(9)?,
+                serial: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 impl Database for SqliteDb {
     fn check_secret(&self, check: &[u8; 32]) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
@@ -484,7 +511,8 @@ impl Database for SqliteDb {
     fn insert_replacement(
         &self,
         row: &ReplacementRow,
-        audit: &AuditInsert<'_>,
+        audit: &[AuditInsert<'_>],
+        sms: Option<&OutboxRow>,
     ) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
         self.execute(
@@ -508,7 +536,28 @@ impl Database for SqliteDb {
                 row.version,
             ],
         )?;
-        self.insert_audit(audit)?;
+        for audit in audit {
+            self.insert_audit(audit)?;
+        }
+        if let Some(sms) = sms {
+            self.execute(
+                "INSERT INTO sms_outbox (phone, sent_at_unix_nanos, code_ciphertext, code_nonce, \
+                 message_key, status, tries, next_try_at_unix_nanos, username, serial) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    sms.phone,
+                    sms.sent_at,
+                    sms.code_ciphertext,
+                    sms.code_nonce,
+                    sms.key,
+                    sms.status,
+                    sms.tries,
+                    sms.next_try_at,
+                    sms.username,
+                    sms.serial,
+                ],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -535,29 +584,51 @@ impl Database for SqliteDb {
         Ok(changed)
     }
 
-    fn insert_sms(&self, row: &OutboxRow) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO sms_outbox (phone, sent_at_unix_nanos, code_ciphertext, code_nonce) \
-             VALUES (?1, ?2, ?3, ?4)",
-            params![row.phone, row.sent_at, row.code_ciphertext, row.code_nonce],
-        )?;
-        Ok(())
+    fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
+        self.outbox_rows(
+            &format!(
+                "SELECT {OUTBOX_COLUMNS} FROM sms_outbox \
+                 WHERE ?1 IS NULL OR phone = ?1 ORDER BY id"
+            ),
+            params![phone],
+        )
     }
 
-    fn sms_outbox(&self, phone: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT phone, sent_at_unix_nanos, code_ciphertext, code_nonce FROM sms_outbox \
-             WHERE ?1 IS NULL OR phone = ?1 ORDER BY id",
+    fn due_sms(&self, now: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        self.outbox_rows(
+            &format!(
+                "SELECT {OUTBOX_COLUMNS} FROM sms_outbox WHERE status = 'queued' \
+                 AND (next_try_at_unix_nanos IS NULL OR next_try_at_unix_nanos <= ?1) \
+                 ORDER BY id LIMIT ?2"
+            ),
+            params![now, limit],
+        )
+    }
+
+    fn claim_sms(&self, id: i64, tries: i64, until: i64) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "UPDATE sms_outbox SET tries = tries + 1, next_try_at_unix_nanos = ?3 \
+             WHERE id = ?1 AND tries = ?2 AND status = 'queued'",
+            params![id, tries, until],
         )?;
-        let rows = stmt.query_map([phone], |r| {
-            Ok(OutboxRow {
-                phone: r.get(0)?,
-                sent_at: r.get(1)?,
-                code_ciphertext: r.get(2)?,
-                code_nonce: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(changed == 1)
+    }
+
+    fn settle_sms(
+        &self,
+        id: i64,
+        status: &str,
+        next_try_at: Option<i64>,
+        audit: &AuditInsert<'_>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write_transaction()?;
+        self.execute(
+            "UPDATE sms_outbox SET status = ?2, next_try_at_unix_nanos = ?3 WHERE id = ?1",
+            params![id, status, next_try_at],
+        )?;
+        self.insert_audit(audit)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError> {

@@ -185,7 +185,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("versions");
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     raw(&scratch)
         .execute(
             "INSERT INTO schema_version (version, name) VALUES (99, 'future')",
@@ -199,7 +199,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 2
+                supported: 3
             }
         ),
         "{err}"
