@@ -1,5 +1,10 @@
 //! tokenrig: test OTP authentication end to end.
 //!
+//! The pure parts (everything down to `inventory` below, and the wire
+//! codecs under `transport`) live in the `tokenrig-core` crate, which has
+//! no I/O dependency to reach for; they are re-exported here under their
+//! usual paths.
+//!
 //! - [`otp`]: the OTP core, RFC 4226 HOTP and RFC 6238 TOTP over
 //!   HMAC-SHA-1/256/512, keys precomputed once per token.
 //! - [`clock`]: the only source of time below the CLI; a system clock, a
@@ -25,15 +30,11 @@
 //!   trait (builtin verifier, HTTP), the runner and its reports.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
-pub mod clock;
 pub mod cmdline;
-pub mod device;
 pub mod harness;
-pub mod inventory;
-pub mod otp;
 pub mod server;
 pub mod sms;
 pub mod store;
 pub mod transport;
-pub mod user;
-pub mod verifier;
+
+pub use tokenrig_core::{clock, device, inventory, otp, user, verifier};
