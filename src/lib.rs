@@ -1,9 +1,9 @@
 //! tokenrig: test OTP authentication end to end.
 //!
-//! The pure parts (everything down to `inventory` below, and the wire
-//! codecs under `transport`) live in the `tokenrig-core` crate, which has
-//! no I/O dependency to reach for; they are re-exported here under their
-//! usual paths.
+//! The pure parts (`otp` to `inventory` below, and the wire codecs under
+//! `transport`) live in the `tokenrig-core` crate, which has no I/O
+//! dependency to reach for (`cargo xtask layers` checks); they are
+//! re-exported here under their usual paths.
 //!
 //! - [`otp`]: the OTP core, RFC 4226 HOTP and RFC 6238 TOTP over
 //!   HMAC-SHA-1/256/512, keys precomputed once per token.
@@ -25,7 +25,8 @@
 //!   the store's outbox (default) and a webhook with retries.
 //! - [`server`]: `tokenrig serve`, the verifier as an HTTP/JSON API (axum).
 //! - [`transport`]: how the host reaches a token (the `Device` trait): in
-//!   process, over a serial line (the line protocol codec), or by hand.
+//!   process, over a serial line, over HID, or by hand; with the line and
+//!   HID codecs from `tokenrig-core`.
 //! - [`harness`]: the conformance harness: TOML scenarios, a `Target`
 //!   trait (builtin verifier, HTTP), the runner and its reports.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
