@@ -1,7 +1,7 @@
 //! How the host reaches a token: the [`Device`] trait the harness drives,
 //! and its transports.
 //!
-//! - [`line`]: the serial line protocol, a sans-IO codec shared with the
+//! - [`line`](mod@line): the serial line protocol, a sans-IO codec shared with the
 //!   simulator (`docs/protocols.md` specifies it; it lives in
 //!   `tokenrig-core`).
 //! - [`Virtual`]: a device model in this process; no bytes at all.

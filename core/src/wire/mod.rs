@@ -2,7 +2,7 @@
 //! messages out. The host transports (`tokenrig::transport`) and the
 //! simulator do the I/O around them; `docs/protocols.md` specifies both.
 //!
-//! - [`line`]: the serial line protocol.
+//! - [`line`](mod@line): the serial line protocol.
 //! - [`hid`]: the USB OTP token's HID reports, keyboard wedge, and the
 //!   token's side of them.
 pub mod hid;
