@@ -1,5 +1,10 @@
 //! tokenrig: test OTP authentication end to end.
 //!
+//! The pure parts (`otp` to `inventory` below, and the wire codecs under
+//! `transport`) live in the `tokenrig-core` crate, which has no I/O
+//! dependency to reach for (`cargo xtask layers` checks); they are
+//! re-exported here under their usual paths.
+//!
 //! - [`otp`]: the OTP core, RFC 4226 HOTP and RFC 6238 TOTP over
 //!   HMAC-SHA-1/256/512, keys precomputed once per token.
 //! - [`clock`]: the only source of time below the CLI; a system clock, a
@@ -13,29 +18,29 @@
 //!   codes, argon2id password hashes.
 //! - [`inventory`]: parsing vendor inventories (PSKC RFC 6030, CSV, otpauth
 //!   URIs) into token entries, all or nothing.
-//! - [`store`]: the durable store (SQLite or PostgreSQL; keys AES-256-GCM at
-//!   rest, compare-and-set on token state, audit log), the `Verifier` over
-//!   it, and the device replacement flow's attempts.
-//! - [`sms`]: sending the replacement flow's SMS code: the gateway trait,
-//!   the store's outbox (default) and a webhook with retries.
+//! - [`store`]: persistence (SQLite or PostgreSQL; keys AES-256-GCM at
+//!   rest, compare-and-set on token state, audit log, replacement attempts,
+//!   the SMS outbox).
+//! - [`service`]: the application layer above store and sms: validation,
+//!   resync, unlock and the replacement flow, the SMS dispatcher.
+//! - [`sms`]: delivering the replacement flow's SMS code: the gateway trait
+//!   and a webhook, one try per call (retries are the dispatcher's).
+//! - [`error`]: the kinds of failure HTTP statuses and exit codes derive from.
 //! - [`server`]: `tokenrig serve`, the verifier as an HTTP/JSON API (axum).
 //! - [`transport`]: how the host reaches a token (the `Device` trait): in
-//!   process, over a serial line (the line protocol codec), or by hand.
+//!   process, over a serial line, over HID, or by hand; with the line and
+//!   HID codecs from `tokenrig-core`.
 //! - [`harness`]: the conformance harness: TOML scenarios, a `Target`
 //!   trait (builtin verifier, HTTP), the runner and its reports.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
-pub mod clock;
 pub mod cmdline;
-pub mod device;
 pub mod error;
 pub mod harness;
-pub mod inventory;
-pub mod otp;
 pub mod server;
 pub mod service;
 pub mod sms;
 pub mod store;
 pub mod transport;
-pub mod user;
-pub mod verifier;
+
+pub use tokenrig_core::{clock, device, inventory, otp, user, verifier};

@@ -5,11 +5,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenrig::device::{Serial, UsbToken};
-use tokenrig::otp::SecretKey;
-use tokenrig::transport::hid::EmulatedToken;
-use tokenrig::transport::hid::keyboard::{KeyboardWedge, MAX_TYPED, Typed};
-use tokenrig::transport::hid::report::{self, Command, InputReport, KeyboardReport, StatusReport};
+use tokenrig_core::device::{Serial, UsbToken};
+use tokenrig_core::otp::SecretKey;
+use tokenrig_core::wire::hid::EmulatedToken;
+use tokenrig_core::wire::hid::keyboard::{KeyboardWedge, MAX_TYPED, Typed};
+use tokenrig_core::wire::hid::report::{self, Command, InputReport, KeyboardReport, StatusReport};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(info) = report::decode_info(data) {

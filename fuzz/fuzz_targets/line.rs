@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenrig::transport::line::{Frame, LineReader, MAX_LINE, Request, Response};
+use tokenrig_core::wire::line::{Frame, LineReader, MAX_LINE, Request, Response};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks where a second read starts.

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use tokenrig::clock::{ClockOffset, Drift, DriftError, DriftingClock, UnixTime, VirtualClock};
-use tokenrig::device::{
+use tokenrig_core::clock::{ClockOffset, Drift, DriftError, DriftingClock, UnixTime, VirtualClock};
+use tokenrig_core::device::{
     C100Fob, C200, DeviceError, EventModel, EventToken, Model, Serial, Token, UsbKey, keygen,
 };
-use tokenrig::otp::{Code, SecretKey, TimeStep};
+use tokenrig_core::otp::{Code, SecretKey, TimeStep};
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,7 +198,7 @@ impl Fleet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenrig::otp::{Algorithm, Digits, OtpKey, TotpParams};
+    use tokenrig_core::otp::{Algorithm, Digits, OtpKey, TotpParams};
 
     const START: UnixTime = UnixTime::from_secs(1_767_225_600);
 

@@ -1,4 +1,4 @@
-//! tokenrig's device side: token models from `tokenrig::device` run as devices.
+//! tokenrig's device side: token models from `tokenrig_core::device` run as devices.
 //!
 //! - [`fleet`]: many tokens generated from one seed, sharing one virtual
 //!   clock, each C200 with its own quartz drift; exported as an inventory.

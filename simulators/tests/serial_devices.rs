@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use support::{RFC_KEY_HEX, Sim};
-use tokenrig::clock::{Clock, ClockOffset, Drift, DriftingClock, UnixTime, VirtualClock};
-use tokenrig::device::{C100, Model, Serial};
-use tokenrig::otp::{Algorithm, Code, Digits, OtpKey, SecretKey, TimeStep, TotpParams};
-use tokenrig::transport::line::ErrorCode;
 use tokenrig::transport::{
     Device, DeviceInfo, Manual, SerialDevice, SerialOptions, TransportError, Virtual,
 };
+use tokenrig_core::clock::{Clock, ClockOffset, Drift, DriftingClock, UnixTime, VirtualClock};
+use tokenrig_core::device::{C100, Model, Serial};
+use tokenrig_core::otp::{Algorithm, Code, Digits, OtpKey, SecretKey, TimeStep, TotpParams};
+use tokenrig_core::wire::line::ErrorCode;
 
 const C100_SERIAL: &str = "1000133508267";
 const C200_SERIAL: &str = "2600124809778";

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{Exchange, Sim, exchanges};
-use tokenrig::clock::{SystemClock, UnixTime};
-use tokenrig::device::Model;
-use tokenrig::otp::SecretKey;
+use tokenrig_core::clock::{SystemClock, UnixTime};
+use tokenrig_core::device::Model;
+use tokenrig_core::otp::SecretKey;
 use tokenrig_simulators::serial::engine::{LineEngine, Volatile};
 use tokenrig_simulators::serial::spec::SimSpec;
 

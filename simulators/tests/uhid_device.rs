@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use support::{RFC_KEY_HEX, Sim};
-use tokenrig::device::Model;
-use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey};
 use tokenrig::transport::Device;
-use tokenrig::transport::hid::report::{PRODUCT_ID, VENDOR_ID};
 use tokenrig::transport::hid::{HidBackend, HidDevice, HidapiBackend};
+use tokenrig_core::device::Model;
+use tokenrig_core::otp::{Algorithm, Digits, OtpKey, SecretKey};
+use tokenrig_core::wire::hid::report::{PRODUCT_ID, VENDOR_ID};
 
 const SERIAL: &str = "1000133508267";
 

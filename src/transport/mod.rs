@@ -1,8 +1,9 @@
 //! How the host reaches a token: the [`Device`] trait the harness drives,
 //! and its transports.
 //!
-//! - [`line`]: the serial line protocol, a sans-IO codec shared with the
-//!   simulator (`docs/protocols.md` specifies it).
+//! - [`line`](mod@line): the serial line protocol, a sans-IO codec shared with the
+//!   simulator (`docs/protocols.md` specifies it; it lives in
+//!   `tokenrig-core`).
 //! - [`Virtual`]: a device model in this process; no bytes at all.
 //! - [`SerialDevice`]: a serial line opened by path (the simulator's
 //!   pseudo-terminal, or a real tty wired to a device).
@@ -17,9 +18,10 @@
 mod error;
 pub mod hid;
 mod in_process;
-pub mod line;
 mod manual;
 mod serial;
+
+pub use tokenrig_core::wire::line;
 
 pub use error::TransportError;
 pub use hid::HidDevice;

@@ -1,5 +1,6 @@
 //! `cargo xtask ci`: exactly what CI runs, in order, stopping at the first
-//! failure: test tools, fmt, clippy, nextest, doctests, the install test. `.ci/run` is a one-line wrapper around it.
+//! failure: test tools, fmt, the layer rules, clippy, nextest, doctests, the
+//! install test. `.ci/run` is a one-line wrapper around it.
 
 use crate::process::{cargo_step, cargo_succeeds};
 use crate::tools;
@@ -9,6 +10,7 @@ pub fn run() -> Result<(), String> {
     // Cheapest checks first: a formatting slip fails in seconds, not after
     // a full test build.
     cargo_step(&["fmt", "--all", "--check"])?;
+    crate::layers::run()?;
     cargo_step(&[
         "clippy",
         "--workspace",

@@ -1,8 +1,8 @@
 //! `cargo xtask`: the project's automation, in Rust so it runs the same on a
 //! laptop and in CI (no shell scripts, no Makefile).
 //!
-//! - [`ci`]: `cargo xtask ci`, everything CI runs: test tools, fmt, clippy,
-//!   nextest, doctests.
+//! - [`ci`]: `cargo xtask ci`, everything CI runs: test tools, fmt, the
+//!   layer rules, clippy, nextest, doctests.
 //! - [`bench`]: `cargo xtask bench`, the criterion benches and the HOTP cost
 //!   against its floor of two SHA-1 compressions.
 //! - [`bench_server`]: `cargo xtask bench-server`, `tokenrig load` against a
@@ -13,6 +13,8 @@
 //!   the binaries; `cargo xtask install-test`, the installed tool run
 //!   outside the repository (a CI step).
 //! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
+//! - [`layers`]: `cargo xtask layers`, `tokenrig-core` reaches no I/O crate
+//!   and reads the clock only in `SystemClock` (a `ci` step).
 //! - [`peers`]: `cargo xtask peers`, the suite against privacyIDEA (under
 //!   faketime and on real time), throughput side by side, `docs/peers.md`.
 //! - [`tools`]: the external programs the tests start, installed on demand.
@@ -24,6 +26,7 @@ mod ci;
 mod conformance;
 mod dist;
 mod fuzz;
+mod layers;
 mod peers;
 mod process;
 mod tools;
@@ -40,6 +43,7 @@ commands:
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
   dist   build release binaries, then man pages and shell completions into target/dist
   install-test  cargo install both binaries into target/, run them outside the repository
+  layers fail if tokenrig-core reaches an I/O crate or reads the clock outside SystemClock
   fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)
   peers  run the suite against privacyIDEA (faketime, then real time), compare throughput, write docs/peers.md";
 
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         ["conformance"] => conformance::run(),
         ["dist"] => dist::run(),
         ["install-test"] => dist::install_test(),
+        ["layers"] => layers::run(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
         ["peers"] => peers::run(),
         ["help" | "-h" | "--help"] => {

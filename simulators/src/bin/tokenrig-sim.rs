@@ -13,10 +13,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use tokenrig::clock::{Clock, SystemClock, UnixTime};
-use tokenrig::device::{Model, Serial};
-use tokenrig::otp::{SecretKey, TimeStep};
-use tokenrig::transport::hid::EmulatedToken;
+use tokenrig_core::clock::{Clock, SystemClock, UnixTime};
+use tokenrig_core::device::{Model, Serial};
+use tokenrig_core::otp::{SecretKey, TimeStep};
+use tokenrig_core::wire::hid::EmulatedToken;
 use tokenrig_simulators::fleet::{Fleet, FleetSpec};
 use tokenrig_simulators::serial::engine::{CounterLog, LineEngine, Volatile};
 use tokenrig_simulators::serial::pty::Pty;

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use tokenrig::device::DeviceError;
-use tokenrig::transport::line::{
+use tokenrig_core::device::DeviceError;
+use tokenrig_core::wire::line::{
     DeviceInfo, ErrorCode, Frame, LineReader, MAX_LINE, Request, Response,
 };
 
@@ -139,9 +139,9 @@ mod tests {
     use super::*;
     use crate::serial::spec::SimSpec;
     use std::sync::Arc;
-    use tokenrig::clock::SystemClock;
-    use tokenrig::device::Model;
-    use tokenrig::otp::SecretKey;
+    use tokenrig_core::clock::SystemClock;
+    use tokenrig_core::device::Model;
+    use tokenrig_core::otp::SecretKey;
 
     fn spec(model: Model, serial: &str) -> SimSpec {
         SimSpec {

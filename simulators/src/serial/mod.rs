@@ -1,5 +1,5 @@
 //! A token on a serial line: the device side of the line protocol
-//! (`tokenrig::transport::line`, specified in `docs/protocols.md`).
+//! (`tokenrig_core::wire::line`, specified in `docs/protocols.md`).
 //!
 //! - [`spec`]: which token to run, built from flags or a fixture header.
 //! - [`engine`]: the protocol engine, sans-IO: bytes from the host in,

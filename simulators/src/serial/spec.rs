@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use tokenrig::clock::{
+use tokenrig_core::clock::{
     Clock, ClockOffset, Drift, DriftError, DriftingClock, UnixTime, VirtualClock,
 };
-use tokenrig::device::{
+use tokenrig_core::device::{
     C100, C200, DeviceError, EventModel, EventToken, Model, Serial, SerialError, Token, UsbToken,
 };
-use tokenrig::otp::{SecretKey, TimeStep};
+use tokenrig_core::otp::{SecretKey, TimeStep};
 
 /// Everything needed to build the token. Checked by [`SimSpec::build`].
 #[derive(Debug, Clone)]

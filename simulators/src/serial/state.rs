@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use tokenrig::device::Serial;
+use tokenrig_core::device::Serial;
 
 /// The state file of one token.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! The USB token as a kernel HID device, through Linux's /dev/uhid: the
 //! kernel shows it as a USB HID device (a hidraw node, and a keyboard),
 //! which hidapi then opens like hardware. The token's side of the reports
-//! is `tokenrig::transport::hid::EmulatedToken`, the same code the virtual
+//! is `tokenrig_core::wire::hid::EmulatedToken`, the same code the virtual
 //! backend runs.
 //!
 //! - [`event`]: `struct uhid_event` as bytes, sans-IO.
@@ -16,8 +16,8 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use nix::poll::{PollFd, PollFlags, poll};
-use tokenrig::transport::hid::EmulatedToken;
-use tokenrig::transport::hid::report::{PRODUCT_ID, REPORT_DESCRIPTOR, VENDOR_ID};
+use tokenrig_core::wire::hid::EmulatedToken;
+use tokenrig_core::wire::hid::report::{PRODUCT_ID, REPORT_DESCRIPTOR, VENDOR_ID};
 
 use crate::serial::serve::Shutdown;
 use event::{Create, KernelEvent};

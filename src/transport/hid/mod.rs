@@ -1,5 +1,6 @@
 //! HID for the USB OTP token: the report protocol (`docs/protocols.md`,
-//! "HID report protocol") and the host's backends.
+//! "HID report protocol") and the host's backends. The first three below
+//! are sans-IO and live in `tokenrig-core`.
 //!
 //! - [`report`]: the report descriptor and a sans-IO codec for each report.
 //! - [`keyboard`]: the keyboard wedge, digits to key reports and back.
@@ -12,14 +13,12 @@
 
 mod backend;
 mod device;
-mod emulated;
 mod hidapi_backend;
-pub mod keyboard;
-pub mod report;
 mod virtual_hid;
+
+pub use tokenrig_core::wire::hid::{EmulatedToken, keyboard, report};
 
 pub use backend::{HidBackend, HidConnection, HidEntry, HidError};
 pub use device::HidDevice;
-pub use emulated::EmulatedToken;
 pub use hidapi_backend::HidapiBackend;
 pub use virtual_hid::VirtualHid;

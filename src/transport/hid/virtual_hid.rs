@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::device::Token;
 
+use super::EmulatedToken;
 use super::backend::{HidBackend, HidConnection, HidEntry, HidError};
-use super::emulated::EmulatedToken;
 use super::report::{PRODUCT_ID, VENDOR_ID};
 
 /// A set of emulated tokens, as if plugged in.

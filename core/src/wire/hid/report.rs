@@ -1,7 +1,7 @@
 //! The USB OTP token's HID reports: the report descriptor and a sans-IO
 //! codec for every report in it. `docs/protocols.md` ("HID report
 //! protocol") specifies them; the emulated token, the uhid simulator and
-//! the host's [`HidDevice`](super::HidDevice) all go through this module.
+//! the host's `tokenrig::transport::HidDevice` all go through this module.
 //!
 //! Every report crosses the wire with its report ID as the first byte, as
 //! hidapi and hidraw pass them, so a buffer read from any backend decodes

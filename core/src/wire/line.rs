@@ -1,6 +1,6 @@
 //! The serial line protocol, as a sans-IO codec both sides share: the
 //! simulator's device side (`tokenrig-simulators`) and the host transport
-//! ([`SerialDevice`](super::SerialDevice)). `docs/protocols.md` is its
+//! (`tokenrig::transport::SerialDevice`). `docs/protocols.md` is its
 //! specification; this module is the one implementation of it.
 //!
 //! Bytes go into a [`LineReader`], which cuts them into [`Frame`]s however

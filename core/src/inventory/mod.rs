@@ -398,7 +398,7 @@ mod tests {
 
     pub(super) fn fixture(name: &str) -> Vec<u8> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/inventory")
+            .join("../fixtures/inventory")
             .join(name);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
