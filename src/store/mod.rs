@@ -50,6 +50,7 @@ mod replace;
 mod rows;
 mod secret;
 mod service;
+mod sql;
 mod sqlite;
 
 use std::fmt;
