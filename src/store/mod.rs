@@ -49,6 +49,7 @@ mod outbox;
 mod postgres;
 mod rows;
 mod secret;
+mod sql;
 mod sqlite;
 
 use std::fmt;
@@ -60,7 +61,7 @@ use crate::device::{Model, Serial};
 use crate::inventory::{InventoryEntry, MovingFactor};
 use crate::otp::{Algorithm, Digits, TimeStep, TotpParams};
 use crate::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
-use crate::verifier::{Decision, TokenConfig, TokenKind, TokenState, unlock};
+use crate::verifier::{Decision, TokenConfig, TokenKind, TokenState};
 
 pub use attempts::{AttemptId, DeviceSwap, NoSuchAttempt, StoredAttempt};
 pub use error::StoreError;
@@ -534,23 +535,6 @@ impl Store {
             (_, true) => Ok(Applied::Written),
             (_, false) => Ok(Applied::Unchanged),
         }
-    }
-
-    /// The admin unlock: clears the lock and failures, keeps counter and
-    /// drift (what [`verifier::unlock`](crate::verifier::unlock) does).
-    pub fn unlock(&self, serial: Serial, at: UnixTime) -> Result<TokenState, StoreError> {
-        let summary = self
-            .token_summary(serial)?
-            .ok_or(StoreError::UnknownSerial(serial))?;
-        let username = summary.username.as_ref().map(TaxCode::as_str);
-        let audit = AuditInsert {
-            serial: Some(serial.as_str()),
-            ..admin_audit(at, AuditAction::Unlock, username)
-        };
-        if self.db().unlock(serial.as_str(), &audit)? == 0 {
-            return Err(StoreError::UnknownSerial(serial));
-        }
-        Ok(unlock(summary.state))
     }
 
     /// Carries out a completed replacement's `RetireDevice` and

@@ -1,5 +1,6 @@
 //! What a backend moves: plain rows in and out, and the [`Database`] trait
-//! both backends implement. Nothing here knows about keys or domain types;
+//! the store calls (implemented once, in `sql.rs`, over either driver).
+//! Nothing here knows about keys or domain types;
 //! encryption and parsing live one level up in `mod.rs`.
 
 use super::error::StoreError;
@@ -92,11 +93,6 @@ pub(crate) struct ReplacementRow {
     pub version: i64,
 }
 
-/// The replacement columns in the order [`ReplacementRow`] lists them.
-pub(crate) const REPLACEMENT_COLUMNS: &str = "id, username, old_serial, started_at_unix_nanos, \
-     stage, sms_code_ciphertext, sms_code_nonce, sms_sent_at_unix_nanos, sms_tries_left, \
-     new_serial, new_model, failure_reason, version";
-
 /// One message in the SMS outbox (migrations 0002, 0003): the code
 /// sealed, the text rendered on read, and where its delivery stands.
 pub(crate) struct OutboxRow {
@@ -115,15 +111,6 @@ pub(crate) struct OutboxRow {
     pub username: Option<String>,
     pub serial: Option<String>,
 }
-
-/// The outbox columns in the order [`OutboxRow`] lists them.
-pub(crate) const OUTBOX_COLUMNS: &str = "id, phone, sent_at_unix_nanos, code_ciphertext, \
-     code_nonce, message_key, status, tries, next_try_at_unix_nanos, username, serial";
-
-/// The token columns in the order [`TokenRow`] lists them, for SELECT and
-/// INSERT in both dialects.
-pub(crate) const TOKEN_COLUMNS: &str = "serial, model, algorithm, digits, step, t0, \
-     key_ciphertext, key_nonce, next_counter, drift_steps, failures, locked, status, username";
 
 /// The operations a backend provides. Every write that changes state takes
 /// its audit row and commits both in one transaction, so the log never
@@ -225,9 +212,6 @@ pub(crate) trait Database: Send {
         next_try_at: Option<i64>,
         audit: &AuditInsert<'_>,
     ) -> Result<(), StoreError>;
-
-    /// Clears failures and the lock. Rows changed: 0 when the serial is gone.
-    fn unlock(&self, serial: &str, audit: &AuditInsert<'_>) -> Result<usize, StoreError>;
 
     /// Opens a batch: until [`end_batch`](Self::end_batch), writes join one
     /// transaction (each operation a savepoint in it) committed once. A

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 pub mod postgres;
 pub mod privacyidea;
 pub mod server;
+pub mod store;
 
 /// Finds the program a test drives as a peer, or says why the test cannot run.
 ///

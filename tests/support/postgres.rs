@@ -9,6 +9,7 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 
 use tempfile::TempDir;
 
@@ -97,6 +98,24 @@ impl PgCluster {
         Some(cluster)
     }
 
+    /// The cluster this process's tests share while any of them holds it,
+    /// started by the first: tests that overlap (threads under `cargo
+    /// test`) reuse one server, each in its own database, and the last one
+    /// out stops it (a `static` would never drop, leaving it running).
+    /// Under nextest, one process per test, this is one cluster per test.
+    pub fn shared() -> Option<Arc<PgCluster>> {
+        static SHARED: Mutex<Weak<PgCluster>> = Mutex::new(Weak::new());
+        let mut slot = SHARED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cluster) = slot.upgrade() {
+            return Some(cluster);
+        }
+        let cluster = Arc::new(PgCluster::start()?);
+        *slot = Arc::downgrade(&cluster);
+        Some(cluster)
+    }
+
     /// A URL for `database` (which must exist; `postgres` always does).
     pub fn url(&self, database: &str) -> String {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/{database}", self.port)
@@ -112,7 +131,8 @@ impl PgCluster {
         self.url(name)
     }
 
-    fn data_dir(&self) -> PathBuf {
+    /// The cluster's files (`base/`, `pg_wal/`, …).
+    pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 

@@ -24,7 +24,7 @@ const REQUIRED: &[Tool] = &[
         package: "oathtool",
         present: on_path,
     },
-    // tests/store_postgres.rs: throw-away clusters made with initdb + pg_ctl.
+    // tests/store_suite.rs: throw-away clusters made with initdb + pg_ctl.
     Tool {
         binary: "initdb",
         package: "postgresql",
