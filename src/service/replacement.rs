@@ -28,8 +28,8 @@ use crate::store::{
 };
 use crate::user::{PasswordHash, TaxCode};
 use crate::verifier::{
-    Decision, Effect, InventoryFacts, Outcome, Reason, Replacement, ReplacementState, SmsCode,
-    TokenState, Transition, otp_count, record_failure,
+    Decision, Effect, Outcome, Reason, Replacement, ReplacementState, SmsCode, TokenState,
+    Transition, otp_count, record_failure,
 };
 
 /// Why a replacement step did not go through.
@@ -197,14 +197,7 @@ impl Service {
     ) -> Result<usize, ReplacementError> {
         let loaded = self.load_attempt(id, now)?;
         let facts = match Serial::parse(typed_serial) {
-            Ok(serial) => self
-                .store
-                .token_summary(serial)?
-                .map(|token| InventoryFacts {
-                    model: token.model,
-                    assigned: token.username.is_some(),
-                    active: token.status != TokenStatus::Replaced,
-                }),
+            Ok(serial) => self.store.token_summary(serial)?.map(|token| token.facts()),
             // The state machine refuses it as malformed.
             Err(_) => None,
         };
@@ -313,9 +306,10 @@ impl Service {
             // The new device went to someone else (or was retired) since
             // the serial step: say so, rather than "try again" forever.
             if let Some((new, _)) = bind {
-                let taken = self.store.token(new)?.is_none_or(|token| {
-                    token.username.is_some() || token.status == TokenStatus::Replaced
-                });
+                let taken = self
+                    .store
+                    .token_summary(new)?
+                    .is_none_or(|token| !token.facts().is_free());
                 if taken {
                     return Err(ReplacementError::Rejected(Reason::SerialAssigned(new)));
                 }

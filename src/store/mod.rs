@@ -61,7 +61,7 @@ use crate::device::{Model, Serial};
 use crate::inventory::{InventoryEntry, MovingFactor};
 use crate::otp::{Algorithm, Digits, TimeStep, TotpParams};
 use crate::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
-use crate::verifier::{Decision, TokenConfig, TokenKind, TokenState};
+use crate::verifier::{Decision, InventoryFacts, TokenConfig, TokenKind, TokenState};
 
 pub use attempts::{AttemptId, DeviceSwap, NoSuchAttempt, StoredAttempt};
 pub use error::StoreError;
@@ -135,6 +135,17 @@ pub struct TokenSummary {
     pub status: TokenStatus,
     pub username: Option<TaxCode>,
     pub state: TokenState,
+}
+
+impl TokenSummary {
+    /// What the core's binding rule ([`InventoryFacts::is_free`]) reads.
+    pub fn facts(&self) -> InventoryFacts {
+        InventoryFacts {
+            model: self.model,
+            assigned: self.username.is_some(),
+            active: self.status != TokenStatus::Replaced,
+        }
+    }
 }
 
 /// A user as stored. The user code is not here: the store keeps only its
@@ -408,7 +419,7 @@ impl Store {
         let summary = self
             .token_summary(serial)?
             .ok_or(StoreError::UnknownSerial(serial))?;
-        if summary.status == TokenStatus::Replaced || summary.username.is_some() {
+        if !summary.facts().is_free() {
             let status = match summary.username {
                 Some(owner) => format!("assigned to {owner}"),
                 None => summary.status.to_string(),

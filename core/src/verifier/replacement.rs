@@ -142,6 +142,15 @@ pub struct InventoryFacts {
     pub active: bool,
 }
 
+impl InventoryFacts {
+    /// The one rule for binding a token to an account (admin assign or
+    /// replacement): bound to nobody and not retired. The store's
+    /// conditional writes repeat it in their `WHERE`, atomically.
+    pub fn is_free(&self) -> bool {
+        !self.assigned && self.active
+    }
+}
+
 /// The result of one step: the attempt as it now is, whether the step was
 /// accepted, and the effects to carry out.
 #[derive(Clone, Debug, PartialEq, Eq)]
