@@ -73,6 +73,7 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
         policy: Policy::default(),
         admin_token: Some(Zeroizing::new(admin_token.clone())),
         fast_workers: None,
+        queue_depth: None,
         sms: Arc::new(Outbox),
         test_clock: true,
     })?;
