@@ -55,6 +55,25 @@ fn every_operation_says_what_it_answers_and_admin_ones_need_the_token() {
             if secured {
                 assert!(responses.contains_key("401"), "{method} {path} lacks 401");
             }
+            // A 503 may be a refusal for a full queue, which always says
+            // when to retry.
+            if let Some(unavailable) = responses.get("503") {
+                let unavailable = resolve(&doc, unavailable);
+                assert!(
+                    unavailable["headers"].get("Retry-After").is_some(),
+                    "{method} {path}: its 503 does not document Retry-After"
+                );
+            }
         }
+    }
+}
+
+/// Follows a local `$ref` ("#/components/...") once.
+fn resolve<'a>(doc: &'a serde_json::Value, value: &'a serde_json::Value) -> &'a serde_json::Value {
+    match value["$ref"].as_str() {
+        Some(reference) => doc
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling $ref {reference}")),
+        None => value,
     }
 }

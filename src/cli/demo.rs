@@ -72,6 +72,7 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
         policy: Policy::default(),
         admin_token: Some(Zeroizing::new(admin_token.clone())),
         fast_workers: None,
+        queue_depth: None,
         sms: None,
         test_clock: true,
     })?;

@@ -4,7 +4,10 @@
 //! The work is real: it imports its own fresh C100 tokens through the admin
 //! API, and every request carries the token's next valid code, so each one
 //! is an accept with a durable commit. A client owns its tokens, so no two
-//! requests race on one code; anything but `accepted` counts as an error.
+//! requests race on one code; anything but `accepted` counts as an error,
+//! except a refusal for overload (503, reason `overloaded`): that is the
+//! server shedding load as meant, counted apart, and its code is offered
+//! again (nothing was written for it, so it must still be accepted).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +35,9 @@ sends its next request when the last is answered, so latency is mostly
 queueing (clients / throughput). --rate R offers a fixed R requests/s
 instead, the way independent users arrive, and shows the latency at that
 load. Prints requests/s and latency percentiles; exit 1 if any request
-failed or was not accepted.")]
+failed or was not accepted. A 503 with reason `overloaded` is shed, not
+failed: reported on its own line; in closed loop the client then waits
+the answer's Retry-After, in open loop the next request keeps its time.")]
 pub struct LoadArgs {
     /// Base URL of the verifier
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -61,6 +66,10 @@ pub struct LoadArgs {
     admin_token: String,
 }
 
+/// How long a closed-loop client waits after a refusal: the server's
+/// `Retry-After`, which it always sets to one second.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// One token as the load generator sees it: serial, key and next counter.
@@ -74,6 +83,11 @@ struct LoadToken {
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u32>,
+    /// Refusals for overload, and how long each took to come back.
+    shed_latencies_us: Vec<u32>,
+    /// Accepts since the start, warm-up included: what the server's audit
+    /// log must hold.
+    accepted_all: u64,
     errors: u64,
     first_error: Option<String>,
 }
@@ -130,6 +144,8 @@ pub fn run(a: LoadArgs) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError::Io(std::io::Error::other(e)))?;
             total.latencies_us.extend(tally.latencies_us);
+            total.shed_latencies_us.extend(tally.shed_latencies_us);
+            total.accepted_all += tally.accepted_all;
             total.errors += tally.errors;
             total.first_error = total.first_error.or(tally.first_error);
         }
@@ -224,7 +240,6 @@ async fn drive(
         let token = &mut tokens[next];
         next = (next + 1) % count;
         let otp = token.key.hotp(token.counter, Digits::SIX);
-        token.counter += 1;
         let body = format!(r#"{{"serial":"{}","otp":"{otp}"}}"#, token.serial);
         let request = Request::post(endpoint.as_str())
             .header(CONTENT_TYPE, "application/json")
@@ -233,16 +248,30 @@ async fn drive(
             Ok(request) => send(&client, request).await,
             Err(e) => Err(CliError::Usage(e.to_string())),
         };
-        let took = sent.elapsed();
-        if sent < warm_until {
+        let took = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
+        let measured = sent >= warm_until;
+        if let Ok((503, body)) = &outcome
+            && body.contains(r#""reason":"overloaded""#)
+        {
+            // The same code goes out again: the refusal wrote nothing.
+            if measured {
+                tally.shed_latencies_us.push(took);
+            }
+            if ticks.is_none() {
+                tokio::time::sleep_until((Instant::now() + RETRY_AFTER).min(stop_at).into()).await;
+            }
+            continue;
+        }
+        token.counter += 1;
+        let accepted = matches!(&outcome, Ok((200, body)) if body.contains(r#""accepted":true"#));
+        if accepted {
+            tally.accepted_all += 1;
+        }
+        if !measured {
             continue;
         }
         match outcome {
-            Ok((200, body)) if body.contains(r#""accepted":true"#) => {
-                tally
-                    .latencies_us
-                    .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
-            }
+            Ok(_) if accepted => tally.latencies_us.push(took),
             Ok((status, body)) => {
                 tally.errors += 1;
                 tally
@@ -257,30 +286,42 @@ async fn drive(
     }
 }
 
+/// The `p`th percentile of sorted microseconds, in milliseconds.
+fn percentile(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted_us.len() as f64).ceil() as usize;
+    f64::from(sorted_us[rank.clamp(1, sorted_us.len()) - 1]) / 1000.0
+}
+
 fn report(total: &mut Tally, seconds: u32, clients: u32) -> Result<(), CliError> {
-    let latencies = &mut total.latencies_us;
-    latencies.sort_unstable();
-    let percentile = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let rank = ((p / 100.0) * latencies.len() as f64).ceil() as usize;
-        f64::from(latencies[rank.clamp(1, latencies.len()) - 1]) / 1000.0
-    };
+    total.latencies_us.sort_unstable();
+    total.shed_latencies_us.sort_unstable();
+    let (latencies, shed) = (&total.latencies_us, &total.shed_latencies_us);
     let accepted = latencies.len();
     let mut lines = vec![
         format!(
-            "{:.0} validations/s ({accepted} accepted in {seconds} s, {clients} clients, {} errors)",
+            "{:.0} validations/s ({accepted} accepted in {seconds} s, {clients} clients, {} shed, {} errors)",
             accepted as f64 / f64::from(seconds),
+            shed.len(),
             total.errors
         ),
         format!(
             "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-            percentile(50.0),
-            percentile(90.0),
-            percentile(99.0),
-            percentile(100.0)
+            percentile(latencies, 50.0),
+            percentile(latencies, 90.0),
+            percentile(latencies, 99.0),
+            percentile(latencies, 100.0)
         ),
+        format!(
+            "shed (503 overloaded): {} ({:.0}/s), answered in ms: p50 {:.2}  p99 {:.2}",
+            shed.len(),
+            shed.len() as f64 / f64::from(seconds),
+            percentile(shed, 50.0),
+            percentile(shed, 99.0)
+        ),
+        format!("accepted in all (warm-up included): {}", total.accepted_all),
     ];
     if let Some(first) = &total.first_error {
         lines.push(format!("first error: {first}"));

@@ -26,6 +26,11 @@ when --listen asks for port 0). Logs go to stderr; RUST_LOG=debug shows each
 request. The admin API (/v1/admin/...) needs a bearer token from
 --admin-token-file or TOKENRIG_ADMIN_TOKEN and is refused without one.
 
+Overload is an answer: when --queue-depth requests already wait for the
+store workers, the next is refused at once with 503, Retry-After: 1 and
+{\"error\": ..., \"reason\": \"overloaded\"}; nothing is written for it.
+/metrics counts these as tokenrig_shed_requests_total.
+
 Examples:
   tokenrig serve --db /var/lib/tokenrig/store.db --listen 0.0.0.0:8080
   TOKENRIG_STORE_KEY=... tokenrig serve --db postgres://tokenrig@db/tokenrig")]
@@ -55,6 +60,11 @@ pub struct ServeArgs {
     /// Store worker threads for validate/resync [default: 1 on SQLite, 8 on PostgreSQL]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
+    /// Validate/resync requests that may wait for the store workers before
+    /// more are refused with 503 [default: workers × 1024 on SQLite (two
+    /// 512-job batches each), workers × 64 on PostgreSQL]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    queue_depth: Option<u32>,
 }
 
 pub fn run(a: ServeArgs) -> Result<(), CliError> {
@@ -77,6 +87,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         policy: Policy::default(),
         admin_token,
         fast_workers: a.workers.map(usize::from),
+        queue_depth: a.queue_depth.map(|n| n as usize),
         sms,
         test_clock: a.test_clock,
     })?;

@@ -1,6 +1,7 @@
 //! How the API says no: a status and `{"error": "<one line>"}` (plus a
 //! stable `reason` code where there is one). Never a code, key, password
-//! or the internals of a database error.
+//! or the internals of a database error. A full store queue is `503` with
+//! `Retry-After` and reason `overloaded`.
 
 use axum::Json;
 use axum::extract::{FromRequest, Request};
@@ -18,7 +19,18 @@ pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
     pub reason: Option<&'static str>,
+    /// Seconds for the `Retry-After` header.
+    pub retry_after: Option<u32>,
 }
+
+/// Marks a response refused because a store queue was full, so the
+/// metrics layer counts it as shed rather than guess from the status.
+#[derive(Clone, Copy, Debug)]
+pub struct Shed;
+
+/// A full queue drains within milliseconds at the rate a pool sustains;
+/// the header counts whole seconds, so one is the shortest honest hint.
+const RETRY_AFTER_SECONDS: u32 = 1;
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -33,6 +45,7 @@ impl ApiError {
             status,
             message: message.into(),
             reason: None,
+            retry_after: None,
         }
     }
 
@@ -52,14 +65,25 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // A shed request is the server working as meant, and at overload
+        // an error line per refusal would cost what the refusal saves.
+        if self.status.is_server_error() && self.reason != Some(OVERLOADED) {
             tracing::error!(status = %self.status, error = %self.message, "request failed");
         }
         let body = Body {
             error: &self.message,
             reason: self.reason,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if self.reason == Some(OVERLOADED) {
+            response.extensions_mut().insert(Shed);
+        }
+        response
     }
 }
 
@@ -88,6 +112,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The stable reason code of a refusal for a full queue.
+pub const OVERLOADED: &str = "overloaded";
+
 impl From<PoolError> for ApiError {
     fn from(e: PoolError) -> ApiError {
         match e {
@@ -103,6 +130,14 @@ impl From<PoolError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down",
             ),
+            PoolError::Overloaded => ApiError {
+                retry_after: Some(RETRY_AFTER_SECONDS),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is overloaded; retry later",
+                )
+                .with_reason(OVERLOADED)
+            },
         }
     }
 }

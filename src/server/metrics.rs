@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition (prometheus-client).
 //!
 //! Requests by route and status, decisions by action, outcome and reason,
-//! and a latency histogram. Labels are route templates and reason codes,
+//! requests shed because a store queue was full, and a latency histogram. Labels are route templates and reason codes,
 //! never user input, so the label sets stay small and hold no secret.
 
 use std::sync::Mutex;
@@ -21,6 +21,11 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
     action: &'static str,
     outcome: &'static str,
@@ -31,6 +36,7 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     decisions: Family<DecisionLabels, Counter>,
+    shed: Family<RouteLabels, Counter>,
     latency: Histogram,
 }
 
@@ -38,6 +44,7 @@ impl Metrics {
     pub fn new() -> Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let decisions = Family::<DecisionLabels, Counter>::default();
+        let shed = Family::<RouteLabels, Counter>::default();
         // 50 µs to ~1.6 s, doubling.
         let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let mut registry = Registry::with_prefix("tokenrig");
@@ -52,6 +59,11 @@ impl Metrics {
             decisions.clone(),
         );
         registry.register(
+            "shed_requests",
+            "Requests refused (503, reason overloaded) because a store queue was full, by route template",
+            shed.clone(),
+        );
+        registry.register(
             "http_request_duration_seconds",
             "Time from request to response",
             latency.clone(),
@@ -60,6 +72,7 @@ impl Metrics {
             registry: Mutex::new(registry),
             requests,
             decisions,
+            shed,
             latency,
         }
     }
@@ -72,6 +85,14 @@ impl Metrics {
             })
             .inc();
         self.latency.observe(took.as_secs_f64());
+    }
+
+    pub fn shed(&self, route: &str) {
+        self.shed
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .inc();
     }
 
     pub fn decision(&self, action: &'static str, accepted: bool, reason: &'static str) {

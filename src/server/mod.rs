@@ -1,7 +1,7 @@
 //! `tokenrig serve`: the verifier as an HTTP/JSON service (axum on tokio).
 //!
 //! Routes are listed once, in [`ROUTES`], and documented in
-//! `openapi/tokenrig.yaml`; a test holds the two equal. Handlers parse and
+//! `openapi/tokenrig.json`; a test holds the two equal. Handlers parse and
 //! check input, then hand the work to a [`pool::Pool`] of store workers:
 //! `fast` (validate, resync, reads; batched commits on SQLite) and `slow`
 //! (anything that hashes a password or imports a file; never batched, so a
@@ -125,6 +125,9 @@ pub struct ServeConfig {
     pub admin_token: Option<Zeroizing<String>>,
     /// Store workers for validate/resync; default by backend.
     pub fast_workers: Option<usize>,
+    /// Jobs that may wait for those workers before requests are refused
+    /// with 503; default [`pool::default_queue_depth`].
+    pub queue_depth: Option<usize>,
     /// Where SMS codes go: `None` keeps them in the store's outbox (its
     /// destination); a gateway gets them from a dispatcher thread.
     pub sms: Option<SmsDelivery>,
@@ -240,8 +243,12 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
             None => service,
         })
     };
-    let fast = Pool::start("store-fast", fast_workers, batching, open)?;
-    let slow = Pool::start("store-slow", 2, Batching::Off, open)?;
+    let fast_depth = config
+        .queue_depth
+        .unwrap_or_else(|| pool::default_queue_depth(fast_workers, batching));
+    let fast = Pool::start("store-fast", fast_workers, batching, fast_depth, open)?;
+    let slow_depth = pool::default_queue_depth(2, Batching::Off);
+    let slow = Pool::start("store-slow", 2, Batching::Off, slow_depth, open)?;
     let checkpointer = if sqlite {
         Some(Checkpointer::start(Store::open_with(
             &config.db_url,
@@ -332,6 +339,9 @@ async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next)
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
     let response = next.run(request).await;
+    if response.extensions().get::<error::Shed>().is_some() {
+        state.metrics.shed(&route);
+    }
     state
         .metrics
         .request(&route, response.status().as_u16(), started.elapsed());

@@ -8,6 +8,10 @@
 //! thousand durable validations a second into tens of thousands. Results
 //! are released only after the batch commits, so a client never hears
 //! "accepted" for a decision that was not made durable.
+//!
+//! The queue is bounded: past `queue_depth` waiting jobs a new one is
+//! refused at once ([`PoolError::Overloaded`]), unrun, so overload shows
+//! as an answer the client can act on instead of growing latency and memory.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -32,6 +36,18 @@ pub enum Batching {
     UpTo(usize),
 }
 
+/// Jobs a worker may have waiting when the pool's depth is not given.
+/// Batching: two batches (the one being drained while one commits), so a
+/// saturated worker still fills whole batches. One job at a time: enough
+/// to absorb a burst of a few dozen clients per worker.
+pub fn default_queue_depth(workers: usize, batching: Batching) -> usize {
+    let per_worker = match batching {
+        Batching::Off => 64,
+        Batching::UpTo(max) => 2 * max,
+    };
+    workers.max(1) * per_worker
+}
+
 /// Why a job produced no result.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -41,6 +57,8 @@ pub enum PoolError {
     Commit(Arc<StoreError>),
     #[error("the store worker stopped")]
     WorkerGone,
+    #[error("the store queue is full")]
+    Overloaded,
 }
 
 /// A fixed set of worker threads, each with its own [`Service`].
@@ -52,14 +70,15 @@ pub struct Pool {
 impl Pool {
     /// Opens `workers` verifiers with `open` (so a bad URL or key fails
     /// here, at startup, not at the first request) and starts a thread for
-    /// each.
+    /// each; at most `queue_depth` jobs wait for them.
     pub fn start(
         name: &str,
         workers: usize,
         batching: Batching,
+        queue_depth: usize,
         open: impl Fn() -> Result<Service, StoreError>,
     ) -> Result<Pool, StoreError> {
-        let (sender, receiver) = crossbeam_channel::unbounded::<Job>();
+        let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_depth.max(1));
         let verifiers = (0..workers.max(1))
             .map(|_| open())
             .collect::<Result<Vec<_>, _>>()?;
@@ -81,7 +100,8 @@ impl Pool {
     }
 
     /// Runs `f` on a worker and returns its result once its batch has
-    /// committed.
+    /// committed; [`PoolError::Overloaded`] at once, `f` unrun, if the
+    /// queue is full.
     pub async fn run<T, F>(&self, f: F) -> Result<T, PoolError>
     where
         T: Send + 'static,
@@ -102,8 +122,11 @@ impl Pool {
         self.sender
             .as_ref()
             .ok_or(PoolError::WorkerGone)?
-            .send(job)
-            .map_err(|_| PoolError::WorkerGone)?;
+            .try_send(job)
+            .map_err(|e| match e {
+                crossbeam_channel::TrySendError::Full(_) => PoolError::Overloaded,
+                crossbeam_channel::TrySendError::Disconnected(_) => PoolError::WorkerGone,
+            })?;
         rx.await.unwrap_or(Err(PoolError::WorkerGone))
     }
 }

@@ -39,7 +39,7 @@ usage: cargo xtask <command>
 commands:
   ci     install test tools, then fmt, clippy, nextest and doctests (what CI runs)
   bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
-  bench-server  start tokenrig serve (release, SQLite) and load it: validations/s, p50/p99
+  bench-server  [--serve BINARY]: start tokenrig serve (release, SQLite) and load it, up to above saturation: validations/s, p50/p99, shed, RSS, accepts vs audit
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
   dist   build release binaries, then man pages and shell completions into target/dist
   install-test  cargo install both binaries into target/, run them outside the repository
@@ -52,7 +52,8 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["ci"] => ci::run(),
         ["bench"] => bench::run(),
-        ["bench-server"] => bench_server::run(),
+        ["bench-server"] => bench_server::run(None),
+        ["bench-server", "--serve", binary] => bench_server::run(Some(binary)),
         ["conformance"] => conformance::run(),
         ["dist"] => dist::run(),
         ["install-test"] => dist::install_test(),

@@ -104,6 +104,10 @@ impl Serve {
             .to_owned();
         Ok(Serve { child, url })
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Serve {
