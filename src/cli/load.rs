@@ -161,9 +161,8 @@ async fn import_tokens(
     admin_token: &str,
     n: u32,
 ) -> Result<Vec<LoadToken>, CliError> {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    // Fresh serials each run, so a rerun against the same server imports.
+    let seed = tokenrig::clock::Clock::now(&tokenrig::clock::SystemClock).as_nanos();
     let mut csv = String::from("serial,kind,key,digits,step\n");
     let mut tokens = Vec::with_capacity(n as usize);
     for index in 0..u64::from(n) {

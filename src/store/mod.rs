@@ -32,7 +32,8 @@
 //! - **Every change has its audit row, in the same transaction**:
 //!   decisions, imports (one row per token), users added, assignments,
 //!   unlocks and replacements (attempt started, step refused, completed;
-//!   the SMS sent is audited right after the gateway returns).
+//!   an SMS is audited when it is settled, or with its attempt when the
+//!   outbox is its destination).
 //! - **Attempts move by compare-and-set** on their `version`: a step lost
 //!   to a concurrent one is an error, never taken twice. Their SMS code,
 //!   like the outbox's, is sealed like a token key (the attempt id as

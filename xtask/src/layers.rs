@@ -4,7 +4,7 @@
 //! clock in one place, `SystemClock`.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -63,8 +63,10 @@ pub fn run() -> Result<(), String> {
         })
         .collect();
     problems.extend(clock_reads(&repo_root().join("core/src"))?);
+    problems.extend(module_arrows(&repo_root().join("src"))?);
     if problems.is_empty() {
         println!("xtask: {CORE} reaches no I/O crate and reads the clock only in SystemClock");
+        println!("xtask: modules in src/ use only layers below their own");
         Ok(())
     } else {
         Err(format!("layer rules broken:\n  {}", problems.join("\n  ")))
@@ -132,6 +134,30 @@ fn clock_reads(root: &Path) -> Result<Vec<String>, String> {
     let clock_rs = root.join("clock.rs");
     let mut reads = Vec::new();
     let mut system_clock_seen = false;
+    for (path, text) in rust_files(root)? {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") || !CLOCK_READS.iter().any(|r| code.contains(r)) {
+                continue;
+            }
+            // `SystemClock::now`: the one read allowed.
+            if path == clock_rs && code.contains("SystemTime::now(") && !system_clock_seen {
+                system_clock_seen = true;
+                continue;
+            }
+            reads.push(format!(
+                "{}:{}: reads the clock outside SystemClock: {code}",
+                path.display(),
+                n + 1
+            ));
+        }
+    }
+    Ok(reads)
+}
+
+/// Every `.rs` file under `root` with its text, in path order.
+fn rust_files(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -139,37 +165,160 @@ fn clock_reads(root: &Path) -> Result<Vec<String>, String> {
             let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|ext| ext != "rs") {
-                continue;
-            }
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            for (n, line) in text.lines().enumerate() {
-                let code = line.trim_start();
-                if code.starts_with("//") || !CLOCK_READS.iter().any(|r| code.contains(r)) {
-                    continue;
-                }
-                // `SystemClock::now`: the one read allowed.
-                if path == clock_rs && code.contains("SystemTime::now(") && !system_clock_seen {
-                    system_clock_seen = true;
-                    continue;
-                }
-                reads.push(format!(
-                    "{}:{}: reads the clock outside SystemClock: {code}",
-                    path.display(),
-                    n + 1
-                ));
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                files.push((path, text));
             }
         }
     }
-    Ok(reads)
+    files.sort();
+    Ok(files)
+}
+
+/// The main crate's top-level modules, bottom up: a module may use only
+/// modules of a lower layer. The first row is `tokenrig-core`'s, re-exported.
+const LAYERS: &[&[&str]] = &[
+    &[
+        "clock",
+        "device",
+        "inventory",
+        "otp",
+        "user",
+        "verifier",
+        "error",
+        "cmdline",
+    ],
+    &["store", "sms", "transport"],
+    &["service"],
+    &["server", "harness"],
+    &["cli"],
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// Each `use` of a module from the same or a higher layer in `src/` (no
+/// circle, no arrow up), and each module no layer names. Test code is not
+/// held to it: it may look under any layer.
+fn module_arrows(src: &Path) -> Result<Vec<String>, String> {
+    let mut problems = Vec::new();
+    for (path, text) in rust_files(src)? {
+        let Ok(relative) = path.strip_prefix(src) else {
+            continue;
+        };
+        let parts: Vec<String> = relative
+            .iter()
+            .map(|part| part.to_string_lossy().trim_end_matches(".rs").to_owned())
+            .collect();
+        let from = parts[0].as_str();
+        if matches!(from, "lib" | "main") || parts.iter().any(|p| p == "tests") {
+            continue;
+        }
+        let Some(from_layer) = layer_of(from) else {
+            problems.push(format!(
+                "src/{from}: a module no layer in xtask/src/layers.rs names"
+            ));
+            continue;
+        };
+        // The library's own paths, or the binary's view of the library.
+        let prefix = if from == "cli" {
+            "tokenrig::"
+        } else {
+            "crate::"
+        };
+        for (n, module) in used_modules(&text, prefix) {
+            if module == from {
+                continue;
+            }
+            match layer_of(&module) {
+                Some(to) if to < from_layer => {}
+                _ => problems.push(format!(
+                    "{}:{n}: {from} uses {module}, which is not below it",
+                    path.display()
+                )),
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    Ok(problems)
+}
+
+/// `(line, module)` for each `prefix`module path outside comments and
+/// before the file's `#[cfg(test)]` part.
+fn used_modules(text: &str, prefix: &str) -> Vec<(usize, String)> {
+    let mut used = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with("#[cfg(test)]") {
+            break;
+        }
+        if code.starts_with("//") {
+            continue;
+        }
+        let mut rest = code;
+        while let Some(at) = rest.find(prefix) {
+            let after = &rest[at + prefix.len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                used.push((n + 1, name));
+            }
+            rest = after;
+        }
+    }
+    used
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_arrow_up_or_sideways_is_found_and_tests_are_not_held_to_it() {
+        let dir = std::env::temp_dir().join(format!("layers-{}", std::process::id()));
+        let write = |path: &str, text: &str| {
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("dir");
+            std::fs::write(file, text).expect("write");
+        };
+        write(
+            "store/mod.rs",
+            "use crate::verifier::Policy;\nuse crate::service::Service;\n",
+        );
+        write(
+            "sms/mod.rs",
+            "// crate::store in a comment\nuse crate::store::Store;\n",
+        );
+        write(
+            "service/mod.rs",
+            "use crate::store::Store;\n#[cfg(test)]\nuse crate::server::X;\n",
+        );
+        write("service/tests.rs", "use crate::server::Y;\n");
+        write("gadget.rs", "use crate::otp::Code;\n");
+        let found = module_arrows(&dir).expect("scan");
+        std::fs::remove_dir_all(&dir).expect("clean");
+        let expected = [
+            "src/gadget: a module no layer in xtask/src/layers.rs names".to_owned(),
+            format!(
+                "{}: sms uses store, which is not below it",
+                dir.join("sms/mod.rs:2").display()
+            ),
+            format!(
+                "{}: store uses service, which is not below it",
+                dir.join("store/mod.rs:2").display()
+            ),
+        ];
+        let mut found = found;
+        found.sort();
+        let mut expected = expected.to_vec();
+        expected.sort();
+        assert_eq!(found, expected);
+    }
     use serde_json::json;
 
     fn package(name: &str) -> Value {
