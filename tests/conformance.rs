@@ -64,6 +64,52 @@ fn the_suite_passes_against_serve_over_http() {
     assert_all_pass(&results, &server.url);
 }
 
+/// One seed twice against one long-lived `serve`: with a new run id the
+/// second run imports fresh serials and users and passes like the first;
+/// the same run id replays the first run exactly, so its imports collide.
+#[test]
+fn one_seed_runs_twice_against_one_server() {
+    let cases: Vec<_> = harness::load(&[suite_dir()])
+        .expect("the suite loads")
+        .into_iter()
+        .filter(|case| case.id.starts_with("VAL-EVT-") || case.id.starts_with("REP-"))
+        .collect();
+    assert!(cases.len() >= 10, "{} cases", cases.len());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("twice.db").display());
+    let server = Server::start_full(
+        &db,
+        &["--test-clock"],
+        &[("TOKENRIG_ADMIN_TOKEN", ADMIN_TOKEN)],
+    );
+    let run = |run_id: u64| {
+        let options = RunOptions {
+            run_id,
+            ..RunOptions::new(17)
+        };
+        harness::run(http_targets(&server.url, 1), &cases, &options, &Quiet)
+    };
+    assert_all_pass(&run(1), &server.url);
+    assert_all_pass(&run(2), &server.url);
+    let replayed = run(1);
+    let summary = report::Summary::of(&replayed);
+    assert_eq!(
+        summary.errors,
+        cases.len(),
+        "{}",
+        report::human(&server.url, &replayed)
+    );
+    assert!(
+        replayed.iter().all(|r| r
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("already in the store")),
+        "{}",
+        report::human(&server.url, &replayed)
+    );
+}
+
 /// The whole suite against `tokenrig serve` on real time: no case fails
 /// (a correct verifier is never reported broken), each unsupported one
 /// says why, and they are exactly the cases that pin an instant, move the

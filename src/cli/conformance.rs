@@ -56,9 +56,14 @@ pub struct ConformanceArgs {
     /// Print the selected cases (id and description) and exit
     #[arg(long)]
     list: bool,
-    /// Seed for keys, serials and users [default: random, printed]
+    /// Seed for keys and codes [default: random, printed]
     #[arg(long)]
     seed: Option<u64>,
+    /// Names this run's serials and users [default: random, printed]; with
+    /// --seed it replays a run exactly, and a new one lets the same seed
+    /// run again against a verifier that keeps the last run's tokens
+    #[arg(long, value_name = "N")]
+    run_id: Option<u64>,
     /// Cases run at once [default: 32 on real time, the CPUs on builtin; 1
     /// when the target has one clock the harness sets]
     #[arg(long, value_name = "N")]
@@ -149,13 +154,15 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
         targets.push(connect(&a, false)?);
     }
     let seed = a.seed.unwrap_or_else(rand::random);
+    let run_id = a.run_id.unwrap_or_else(rand::random);
     let options = RunOptions {
         seed,
+        run_id,
         max_wait: Duration::from_secs(a.max_wait),
     };
     let name = targets[0].name();
     eprintln!(
-        "tokenrig: running {} case(s) against {name} (seed {seed}; {})",
+        "tokenrig: running {} case(s) against {name} (seed {seed}, run id {run_id}; {})",
         cases.len(),
         clock_note(offers.clock, jobs, a.max_wait)
     );

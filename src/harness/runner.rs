@@ -70,8 +70,12 @@ pub struct CaseResult {
 /// How a run is made.
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
-    /// Keys, serials and users derive from it: the same seed replays a run.
+    /// Keys and codes derive from it: the same seed replays them.
     pub seed: u64,
+    /// Serials and users derive from it (with the seed): the same seed and
+    /// run id replay a run exactly; a new run id lets the same seed run
+    /// again against a verifier that still holds the last run's tokens.
+    pub run_id: u64,
     /// Without clock control, the most a case may wait in real time for
     /// its `advance`s; a case that moves the clock further is unsupported.
     pub max_wait: Duration,
@@ -81,6 +85,7 @@ impl RunOptions {
     pub fn new(seed: u64) -> RunOptions {
         RunOptions {
             seed,
+            run_id: 0,
             max_wait: Duration::from_secs(120),
         }
     }
@@ -181,7 +186,7 @@ pub fn run_case(
     let outcome = plan::schedule(case, &target.offers(), options.max_wait)
         .map_err(|why| Stop::Target(TargetError::Unsupported(why)))
         .and_then(|schedule| {
-            CaseRun::set_up(target, case, schedule, options.seed, index, observer)?.steps(case)
+            CaseRun::set_up(target, case, schedule, options, index, observer)?.steps(case)
         });
     let (status, detail) = match outcome {
         Ok(()) => (Status::Pass, None),
@@ -342,6 +347,9 @@ struct User {
     attempt: Option<String>,
 }
 
+/// Keeps a run id's derivations apart from the seed's ("run").
+const RUN_DOMAIN: u64 = 0x0072_756e;
+
 /// splitmix64: a small, well-mixed hash for deriving per-case values.
 fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -481,7 +489,7 @@ impl<'t> CaseRun<'t> {
         target: &'t mut dyn Target,
         case: &'t Case,
         schedule: Schedule,
-        seed: u64,
+        options: &RunOptions,
         index: u64,
         observer: &'t dyn Observer,
     ) -> Result<CaseRun<'t>, Stop> {
@@ -489,13 +497,15 @@ impl<'t> CaseRun<'t> {
         if let Schedule::Virtual { start } = schedule {
             target.set_time(start)?;
         }
-        // Unique serials and derived keys per run and case.
-        let case_seed = mix(seed ^ mix(index));
+        // Keys per seed and case; serials and users per run as well, so
+        // the same seed can run twice against one verifier.
+        let case_seed = mix(options.seed ^ mix(index));
+        let identity = mix(case_seed ^ mix(options.run_id ^ RUN_DOMAIN));
         let mut keys = Vec::with_capacity(case.devices.len());
         let mut tokens = Vec::with_capacity(case.devices.len());
         for (i, (name, spec)) in case.devices.iter().enumerate() {
             let i = i as u64;
-            let serial = keygen::serial_from_seed(model(spec.kind), case_seed, i);
+            let serial = keygen::serial_from_seed(model(spec.kind), identity, i);
             let key = match &spec.key {
                 Some(hex) => SecretKey::from_hex(hex)
                     .map_err(|e| Stop::Scenario(format!("devices.{name}.key: {e}")))?,
@@ -523,7 +533,7 @@ impl<'t> CaseRun<'t> {
 
         let mut users = BTreeMap::new();
         for (i, (name, spec)) in case.users.iter().enumerate() {
-            let n = mix(case_seed ^ (0x7573_6572 + i as u64));
+            let n = mix(identity ^ (0x7573_6572 + i as u64));
             let tax_code = match &spec.tax_code {
                 Some(s) => TaxCode::parse(s)
                     .map_err(|e| Stop::Scenario(format!("users.{name}.tax_code: {e}")))?,
