@@ -116,6 +116,22 @@ fn validate_window_edges_replay_lockout_and_unlock() {
         &json!({"user": "BNCGVN80A01H501J", "otp": "123456"}),
     );
     assert_eq!((status, body), (200, verdict(false, "unknown_user")));
+    let deviceless = serde_json::to_vec(&json!({
+        "username": "BNCGVN80A01H501J", "phone": "+393337654321",
+        "user_code": "CARDBRUNO", "password": "correct horse battery staple"
+    }))
+    .expect("json");
+    let (status, body) = server.as_admin(
+        "POST",
+        "/v1/admin/users",
+        Some(("application/json", &deviceless)),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.post(
+        "/v1/validate",
+        &json!({"user": "BNCGVN80A01H501J", "otp": "123456"}),
+    );
+    assert_eq!((status, body), (200, verdict(false, "no_active_token")));
     let (status, body) = server.post(
         "/v1/validate",
         &json!({"serial": "1000000000009", "otp": "123456"}),

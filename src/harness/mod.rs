@@ -10,6 +10,7 @@
 //! control: never counted as a pass) or `error` (setup or transport broke).
 
 pub mod builtin;
+pub mod catalogue;
 pub mod embedded;
 pub mod faketime;
 pub mod http;

@@ -315,6 +315,44 @@ impl Step {
         )
     }
 
+    /// Its `do` name, as the TOML spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Press { .. } => "press",
+            Step::Advance { .. } => "advance",
+            Step::Validate { .. } => "validate",
+            Step::Fail { .. } => "fail",
+            Step::Resync { .. } => "resync",
+            Step::Unlock { .. } => "unlock",
+            Step::ReplaceStart { .. } => "replace_start",
+            Step::ReplaceSms { .. } => "replace_sms",
+            Step::ReplaceDevice { .. } => "replace_device",
+            Step::ReplaceOtps { .. } => "replace_otps",
+        }
+    }
+
+    /// The reason codes the step's `expect` allows (`ok` for an accept).
+    pub fn expected_codes(&self) -> Vec<&str> {
+        let expect = match self {
+            Step::Validate { expect, .. }
+            | Step::Resync { expect, .. }
+            | Step::ReplaceStart { expect, .. }
+            | Step::ReplaceSms { expect, .. }
+            | Step::ReplaceDevice { expect, .. }
+            | Step::ReplaceOtps { expect, .. } => expect,
+            Step::Press { .. } | Step::Advance { .. } | Step::Fail { .. } | Step::Unlock { .. } => {
+                return Vec::new();
+            }
+        };
+        if expect.accepts() {
+            return vec!["ok"];
+        }
+        match expect {
+            Expect::One(code) => vec![code.as_str()],
+            Expect::AnyOf(codes) => codes.iter().map(String::as_str).collect(),
+        }
+    }
+
     /// How far an `advance` moves the clock; zero for every other step.
     pub fn advance(&self) -> std::time::Duration {
         match self {

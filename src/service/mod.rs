@@ -14,6 +14,7 @@
 
 mod decide;
 mod dispatch;
+mod reasons;
 mod replacement;
 
 use crate::clock::UnixTime;
@@ -25,6 +26,7 @@ use crate::verifier::Policy;
 
 pub use decide::MAX_ATTEMPTS;
 pub use dispatch::{Dispatcher, Retry, Wake};
+pub use reasons::{REASONS, ReasonCode, reason_code};
 pub use replacement::ReplacementError;
 
 /// One store connection and the policy its decisions follow. `Send`, not

@@ -25,6 +25,7 @@ mod bench_server;
 mod ci;
 mod conformance;
 mod dist;
+mod docs;
 mod fuzz;
 mod layers;
 mod peers;
@@ -41,6 +42,7 @@ commands:
   bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
   bench-server  [--serve BINARY]: start tokenrig serve (release, SQLite) and load it, up to above saturation: validations/s, p50/p99, shed, RSS, accepts vs audit
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
+  docs   write the generated pages of docs/ (reason codes) from the code and the suite
   dist   build release binaries, then man pages and shell completions into target/dist
   install-test  cargo install both binaries into target/, run them outside the repository
   layers fail if tokenrig-core reaches an I/O crate or reads the clock outside SystemClock
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         ["bench-server", "--serve", binary] => bench_server::run(Some(binary)),
         ["conformance"] => conformance::run(),
         ["dist"] => dist::run(),
+        ["docs"] => docs::run(),
         ["install-test"] => dist::install_test(),
         ["layers"] => layers::run(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
