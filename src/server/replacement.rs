@@ -188,6 +188,8 @@ pub(super) struct OutboxQuery {
 
 #[derive(Serialize)]
 pub(super) struct OutboxView {
+    /// The idempotency key the gateway receives; not secret.
+    key: Option<String>,
     phone: String,
     text: String,
     code: String,
@@ -215,6 +217,7 @@ pub(super) async fn outbox(
         messages
             .into_iter()
             .map(|m| OutboxView {
+                key: m.key,
                 phone: m.phone.as_str().to_owned(),
                 text: m.text,
                 code: m.code.to_string(),

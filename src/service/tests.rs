@@ -16,38 +16,38 @@ use crate::store::{AttemptId, SecretSource, SmsStatus, StoreSecret, TokenStatus}
 use crate::user::{HashParams, PasswordHash};
 use crate::verifier::{Outcome, Reason, Stage, TokenState};
 
-const FLEET: &str = include_str!("../../fixtures/inventory/fleet.csv");
+pub(super) const FLEET: &str = include_str!("../../fixtures/inventory/fleet.csv");
 const EVENT: &str = "1909107966482";
 const TIME: &str = "2630489071652";
-const USERNAME: &str = "RSSMRA85T10A562S";
+pub(super) const USERNAME: &str = "RSSMRA85T10A562S";
 /// When admin actions in these tests happen.
-const T: UnixTime = UnixTime::from_secs(1_700_000_000);
+pub(super) const T: UnixTime = UnixTime::from_secs(1_700_000_000);
 
-fn entries(csv: &str) -> Vec<InventoryEntry> {
+pub(super) fn entries(csv: &str) -> Vec<InventoryEntry> {
     inventory::parse(csv.as_bytes(), Format::Csv, None).expect("valid inventory")
 }
 
-fn serial(s: &str) -> Serial {
+pub(super) fn serial(s: &str) -> Serial {
     Serial::parse(s).expect("valid serial")
 }
 
 /// A temporary SQLite store, opened as often as a test needs connections.
-struct Scratch {
+pub(super) struct Scratch {
     dir: TempDir,
 }
 
 impl Scratch {
-    fn new() -> Scratch {
+    pub(super) fn new() -> Scratch {
         Scratch {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    fn db(&self) -> PathBuf {
+    pub(super) fn db(&self) -> PathBuf {
         self.dir.path().join("store.db")
     }
 
-    fn open(&self) -> Store {
+    pub(super) fn open(&self) -> Store {
         let secret = SecretSource::Given(StoreSecret::from_bytes([7; 32]));
         Store::open_with(&format!("sqlite:{}", self.db().display()), &secret).expect("store opens")
     }
@@ -58,7 +58,7 @@ fn raw(scratch: &Scratch) -> rusqlite::Connection {
     rusqlite::Connection::open(scratch.db()).expect("raw connection")
 }
 
-fn user(tax_code: &str, user_code: &str) -> User {
+pub(super) fn user(tax_code: &str, user_code: &str) -> User {
     let light = HashParams {
         memory_kib: 8,
         iterations: 1,
@@ -72,7 +72,7 @@ fn user(tax_code: &str, user_code: &str) -> User {
     )
 }
 
-const OLD: &str = EVENT;
+pub(super) const OLD: &str = EVENT;
 const EVENT_KEY: &str = "e0573ff0cea6f5aae891e353ef23448b21b20902";
 const SPARE_C100: &str = "1909107966483";
 const SPARE_C100_KEY: &str = "2c65bbef7988fb0c479b55008337588b34871680";
@@ -80,7 +80,7 @@ const C200: &str = TIME;
 const C200_KEY: &str = "fb629f61551d47bd9593f765f309d18821e1b546";
 const USB: &str = "1326479416877";
 const USB_KEY: &str = "4607679ff7faa95fee8bf366843e1b7596c99099";
-const PASSWORD: &str = "hunter42";
+pub(super) const PASSWORD: &str = "hunter42";
 
 fn hotp(key: &str, counter: u64) -> String {
     let key = SecretKey::from_hex(key).expect("hex key");

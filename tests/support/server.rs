@@ -1,6 +1,7 @@
 //! The real `tokenrig serve` binary on a free loopback port, and a small
 //! blocking JSON client for it. The server is stopped with SIGTERM on drop
-//! (and must exit cleanly: that is the graceful shutdown under test).
+//! (and must exit cleanly: that is the graceful shutdown under test), or
+//! killed with SIGKILL by a crash test.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -165,6 +166,14 @@ impl Server {
     /// SIGTERM, then the exit status (0 expected: graceful shutdown).
     pub fn stop(mut self) -> std::process::ExitStatus {
         self.terminate().expect("server was running")
+    }
+
+    /// SIGKILL: the process dies where it stands (no shutdown, nothing
+    /// flushed but what was committed). Returns its exit status.
+    pub fn kill9(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server was running");
+        child.kill().expect("SIGKILL sent");
+        child.wait().expect("killed server reaped")
     }
 
     fn terminate(&mut self) -> Option<std::process::ExitStatus> {
