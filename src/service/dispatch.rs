@@ -164,9 +164,9 @@ impl Worker {
         let Some(key) = message.key.as_deref() else {
             // Queued rows always have a key (schema 3); a row without one
             // cannot be delivered idempotently, so it is not delivered.
-            return self
-                .store
-                .settle_sms(message, Settled::Failed("sms_no_key"), now);
+            self.store
+                .settle_sms(message, Settled::Failed("sms_no_key"), now)?;
+            return Ok(());
         };
         let result = self.gateway.deliver(&Message {
             key,
@@ -189,7 +189,14 @@ impl Worker {
                 })
             }
         };
-        self.store.settle_sms(message, settled, done)
+        if !self.store.settle_sms(message, settled, done)? {
+            tracing::warn!(
+                message = message.id,
+                tries,
+                "a later try took this SMS over; its result stands"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -573,6 +580,36 @@ mod tests {
         assert_eq!(sent.tries, 2, "the dead try counts");
         assert_eq!(sent.key, queued.key);
         assert_eq!(gateway.calls_with(&key(&queued)), 1);
+        assert_eq!(outcomes(&rig.sms_audit()), [("done", None)]);
+    }
+
+    #[test]
+    fn a_try_that_outlived_its_claim_cannot_overwrite_a_later_one() {
+        let rig = Rig::parked();
+        let first = rig.queue();
+        let now = SystemClock.now();
+        assert!(rig.store.claim_sms(&first, now).expect("claim"));
+        // The claim ran out at once; another dispatcher takes the row.
+        let second = rig.store.due_sms(now, 16).expect("due").remove(0);
+        assert_eq!(second.tries, 1);
+        assert!(
+            rig.store
+                .claim_sms(&second, later(now, Duration::from_secs(60)))
+                .expect("claim")
+        );
+        assert!(
+            !rig.store
+                .settle_sms(&first, Settled::Failed("sms_gateway_refused"), now)
+                .expect("settle"),
+            "the stale try writes nothing"
+        );
+        assert!(
+            rig.store
+                .settle_sms(&second, Settled::Sent, now)
+                .expect("settle")
+        );
+        let row = rig.wait_until(first.id, SmsStatus::Sent);
+        assert_eq!(row.tries, 2);
         assert_eq!(outcomes(&rig.sms_audit()), [("done", None)]);
     }
 

@@ -165,14 +165,16 @@ impl Store {
         )
     }
 
-    /// Records how a try ended, with its `sms_sent` audit row when it is
-    /// the last one.
+    /// Records how the try claimed on `message` (as read before its claim)
+    /// ended, with its `sms_sent` audit row. `false` when that claim had
+    /// run out and a later try took the row: then nothing is written, and
+    /// the later try's result stands.
     pub fn settle_sms(
         &self,
         message: &OutboxMessage,
         settled: Settled,
         at: UnixTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (status, next, outcome, reason) = match settled {
             Settled::Sent => (SmsStatus::Sent, None, AuditOutcome::Done, None),
             Settled::Retry(due) => (
@@ -196,8 +198,13 @@ impl Store {
             outcome: outcome.as_str(),
             reason,
         };
-        self.db()
-            .settle_sms(message.id, status.as_str(), next, &audit)
+        self.db().settle_sms(
+            message.id,
+            i64::from(message.tries) + 1,
+            status.as_str(),
+            next,
+            &audit,
+        )
     }
 
     fn outbox_message(&self, row: OutboxRow) -> Result<OutboxMessage, StoreError> {

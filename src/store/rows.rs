@@ -203,15 +203,18 @@ pub(crate) trait Database: Send {
     /// its `tries`: counts the try and holds the row until `until`.
     /// `false`: another dispatcher took it first.
     fn claim_sms(&self, id: i64, tries: i64, until: i64) -> Result<bool, StoreError>;
-    /// Settles a try: `status` (`sent`, `failed`, or `queued` again with
-    /// its `next_try_at`), with its audit row, in one transaction.
+    /// Settles the try that made `tries` tries: `status` (`sent`, `failed`,
+    /// or `queued` again with its `next_try_at`), with its audit row, in
+    /// one transaction. `false`: a later try claimed the row meanwhile (this
+    /// one outlived its claim), and nothing was written.
     fn settle_sms(
         &self,
         id: i64,
+        tries: i64,
         status: &str,
         next_try_at: Option<i64>,
         audit: &AuditInsert<'_>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Opens a batch: until [`end_batch`](Self::end_batch), writes join one
     /// transaction (each operation a savepoint in it) committed once. A

@@ -259,8 +259,10 @@ const DUE_SMS: &str = concat!(
 /// A dispatcher's claim on one try, by compare-and-set on `tries`.
 const CLAIM_SMS: &str = "UPDATE sms_outbox SET tries = tries + 1, next_try_at_unix_nanos = ?3 \
      WHERE id = ?1 AND tries = ?2 AND status = 'queued'";
-const SETTLE_SMS: &str =
-    "UPDATE sms_outbox SET status = ?2, next_try_at_unix_nanos = ?3 WHERE id = ?1";
+/// Only while the settling try's claim is the latest: a try that outlived
+/// its claim cannot overwrite what a later try found.
+const SETTLE_SMS: &str = "UPDATE sms_outbox SET status = ?2, next_try_at_unix_nanos = ?3 \
+     WHERE id = ?1 AND tries = ?4 AND status = 'queued'";
 const INSERT_AUDIT: &str = "INSERT INTO audit \
      (at_unix_nanos, action, serial, username, outcome, reason) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
@@ -731,14 +733,18 @@ impl<D: Driver> Database for D {
     fn settle_sms(
         &self,
         id: i64,
+        tries: i64,
         status: &str,
         next_try_at: Option<i64>,
         audit: &AuditInsert<'_>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let tx = Tx::begin(self)?;
-        self.execute(SETTLE_SMS, params![id, status, next_try_at])?;
-        insert_audit(self, audit)?;
-        tx.commit()
+        let settled = self.execute(SETTLE_SMS, params![id, status, next_try_at, tries])? == 1;
+        if settled {
+            insert_audit(self, audit)?;
+        }
+        tx.commit()?;
+        Ok(settled)
     }
 
     fn begin_batch(&self) -> Result<(), StoreError> {
