@@ -37,6 +37,31 @@ fn docs_reasons_md_is_generated_from_the_list_and_the_suite() {
 }
 
 #[test]
+fn docs_cases_md_is_the_catalogue_the_command_prints() {
+    let cases = load_suite(&[SuiteSource::Embedded]).expect("the suite loads");
+    let generated = catalogue::cases_markdown(&cases);
+    let committed = std::fs::read_to_string(repo("docs/cases.md")).expect("docs/cases.md");
+    assert!(
+        committed == generated,
+        "docs/cases.md is stale: run `cargo xtask docs`"
+    );
+    for case in &cases {
+        assert!(
+            generated.contains(&format!("| {} |", case.id)),
+            "{} missing",
+            case.id
+        );
+    }
+    let printed = std::process::Command::new(env!("CARGO_BIN_EXE_tokenrig"))
+        .args(["conformance", "--list", "--format", "markdown"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("tokenrig runs");
+    assert!(printed.status.success());
+    assert_eq!(String::from_utf8_lossy(&printed.stdout), generated);
+}
+
+#[test]
 fn each_code_is_expected_by_a_case_or_says_why_not() {
     let cases = load_suite(&[SuiteSource::Embedded]).expect("the suite loads");
     let expected = catalogue::expected_reasons(&cases);

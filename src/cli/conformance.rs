@@ -56,6 +56,10 @@ pub struct ConformanceArgs {
     /// Print the selected cases (id and description) and exit
     #[arg(long)]
     list: bool,
+    /// How --list prints: `text` (one case a line) or `markdown` (by
+    /// theme, with the rules each theme's file states: docs/cases.md)
+    #[arg(long, value_name = "FORMAT", default_value = "text", requires = "list")]
+    format: ListFormat,
     /// Seed for keys and codes [default: random, printed]
     #[arg(long)]
     seed: Option<u64>,
@@ -108,6 +112,13 @@ fn matches(pattern: &str, id: &str) -> bool {
     }
 }
 
+/// What `--list` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Markdown,
+}
+
 pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
     if let Some(dir) = &a.export {
         let written = harness::embedded::export(dir).map_err(|e| {
@@ -130,7 +141,14 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
         }
     }
     if a.list {
-        super::write_lines(cases.iter().map(|c| format!("{}  {}", c.id, c.description)))?;
+        match a.format {
+            ListFormat::Text => {
+                super::write_lines(cases.iter().map(|c| format!("{}  {}", c.id, c.description)))?
+            }
+            ListFormat::Markdown => {
+                print!("{}", harness::catalogue::cases_markdown(&cases));
+            }
+        }
         return Ok(true);
     }
     if a.jobs == Some(0) {

@@ -7,9 +7,13 @@ use tokenrig::harness::{SuiteSource, catalogue, load_suite};
 
 pub fn run() -> Result<(), String> {
     let cases = load_suite(&[SuiteSource::Embedded]).map_err(|e| e.to_string())?;
-    let path = repo_root().join("docs/reasons.md");
-    std::fs::write(&path, catalogue::reasons_markdown(&cases))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("xtask: wrote {}", path.display());
+    for (file, text) in [
+        ("docs/reasons.md", catalogue::reasons_markdown(&cases)),
+        ("docs/cases.md", catalogue::cases_markdown(&cases)),
+    ] {
+        let path = repo_root().join(file);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("xtask: wrote {}", path.display());
+    }
     Ok(())
 }
