@@ -62,6 +62,22 @@ fn docs_cases_md_is_the_catalogue_the_command_prints() {
 }
 
 #[test]
+fn docs_policy_md_is_generated_from_the_policy_and_names_real_cases() {
+    let committed = std::fs::read_to_string(repo("docs/policy.md")).expect("docs/policy.md");
+    assert!(
+        committed == catalogue::policy_markdown(&tokenrig::verifier::Policy::default()),
+        "docs/policy.md is stale: run `cargo xtask docs`"
+    );
+    let cases = load_suite(&[SuiteSource::Embedded]).expect("the suite loads");
+    for id in catalogue::policy_case_ids() {
+        assert!(
+            cases.iter().any(|c| c.id == id),
+            "docs/policy.md names {id}, which is no case"
+        );
+    }
+}
+
+#[test]
 fn each_code_is_expected_by_a_case_or_says_why_not() {
     let cases = load_suite(&[SuiteSource::Embedded]).expect("the suite loads");
     let expected = catalogue::expected_reasons(&cases);

@@ -12,6 +12,7 @@ use std::fmt::Write;
 use super::embedded;
 use super::scenario::Case;
 use crate::service::REASONS;
+use crate::verifier::Policy;
 
 /// For each code the cases expect: the steps that expect it and the ids
 /// of the cases, in suite order.
@@ -123,4 +124,172 @@ fn header_of(source: &str) -> String {
         .filter(|line| !line.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// One rule of the policy: how its default reads (from the policy
+/// itself, so the page cannot drift from the code), its source, and the
+/// cases that check it.
+struct Rule {
+    name: &'static str,
+    default: fn(&Policy) -> String,
+    source: &'static str,
+    cases: &'static [&'static str],
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        name: "Event look-ahead window",
+        default: |p| {
+            format!(
+                "{} codes from the stored counter, forward only",
+                p.event_window
+            )
+        },
+        source: "RFC 4226 §7.4 (look-ahead parameter s); privacyIDEA `count_window` 10",
+        cases: &[
+            "VAL-EVT-002",
+            "VAL-EVT-003",
+            "VAL-EVT-006",
+            "VAL-EVT-007",
+            "RPL-EVT-004",
+        ],
+    },
+    Rule {
+        name: "Time window",
+        default: |p| {
+            format!(
+                "±{} step(s) around the expected step (wall step + learned drift)",
+                p.time_window
+            )
+        },
+        source: "RFC 6238 §5.2 (at most one step of delay)",
+        cases: &[
+            "VAL-TIM-002",
+            "VAL-TIM-003",
+            "VAL-TIM-004",
+            "VAL-TIM-005",
+            "VAL-TIM-013",
+            "VAL-TIM-016",
+            "VAL-TIM-017",
+        ],
+    },
+    Rule {
+        name: "No code accepted twice",
+        default: |_| "a code at or below the stored counter or step is `replayed`".to_owned(),
+        source: "RFC 4226 §7.4, RFC 6238 §5.2 (\"MUST NOT accept the second attempt of the same OTP\")",
+        cases: &[
+            "RPL-EVT-001",
+            "RPL-EVT-003",
+            "RPL-TIM-001",
+            "RPL-TIM-006",
+            "RPL-RSY-001",
+            "RPL-REP-002",
+        ],
+    },
+    Rule {
+        name: "Lockout",
+        default: |p| {
+            format!(
+                "{} consecutive failures lock the token; a success resets the count; only an admin unlock lifts a lock",
+                p.max_failures
+            )
+        },
+        source: "RFC 4226 §7.3 (throttling); privacyIDEA failcounter 10",
+        cases: &[
+            "LCK-001", "LCK-002", "LCK-004", "LCK-006", "LCK-009", "LCK-012",
+        ],
+    },
+    Rule {
+        name: "Event resync window",
+        default: |p| {
+            format!(
+                "{} codes forward; OTP 1 and OTP 2 consecutive",
+                p.event_resync_window
+            )
+        },
+        source: "privacyIDEA `SyncWindow` 1000; the seed flow (two OTPs and the user code)",
+        cases: &["RSY-EVT-002", "RSY-EVT-003", "RSY-EVT-004", "RSY-EVT-005"],
+    },
+    Rule {
+        name: "Time resync span",
+        default: |p| {
+            format!(
+                "±{} h of token time ({} steps of 60 s)",
+                p.time_resync_span.as_secs() / 3600,
+                p.time_resync_steps(crate::otp::TimeStep::SECONDS_60)
+            )
+        },
+        source: "tokenrig (design brief)",
+        cases: &["RSY-TIM-005", "RSY-TIM-006", "RSY-TIM-007", "RSY-TIM-008"],
+    },
+    Rule {
+        name: "Replacement: SMS code lifetime",
+        default: |p| {
+            format!(
+                "{} s from sending",
+                p.replacement.sms_code_validity.as_secs()
+            )
+        },
+        source: "the seed flow (design brief)",
+        cases: &["REP-014", "REP-015", "REP-016"],
+    },
+    Rule {
+        name: "Replacement: SMS code tries",
+        default: |p| {
+            format!(
+                "{} wrong codes end the attempt",
+                p.replacement.sms_code_tries
+            )
+        },
+        source: "the seed flow (design brief)",
+        cases: &["REP-017", "REP-018"],
+    },
+    Rule {
+        name: "Replacement: attempt lifetime",
+        default: |p| {
+            format!(
+                "{} s from the password step",
+                p.replacement.attempt_validity.as_secs()
+            )
+        },
+        source: "tokenrig",
+        cases: &["REP-055"],
+    },
+    Rule {
+        name: "Replacement: a new time token's OTP",
+        default: |p| format!("±{} steps around now", p.replacement.time_otp_steps),
+        source: "tokenrig (covers the 7–8 steps a fob drifts in years on a shelf)",
+        cases: &["REP-040", "REP-041", "REP-042", "REP-043"],
+    },
+];
+
+/// Every rule's case ids, for the test that holds them to the suite.
+pub fn policy_case_ids() -> impl Iterator<Item = &'static str> {
+    RULES.iter().flat_map(|rule| rule.cases.iter().copied())
+}
+
+/// `docs/policy.md`: every rule the verifier applies and the suite checks,
+/// with its default under `policy`, its source and its cases.
+pub fn policy_markdown(policy: &Policy) -> String {
+    let mut page = String::from(
+        "# Policy\n\n\
+         Generated by `cargo xtask docs` from `core/src/verifier/policy.rs` and the\n\
+         suite; `tests/reasons.rs` keeps it equal. The defaults are those of\n\
+         `Policy::default()`, which `tokenrig serve` and the CLI use: no flag\n\
+         changes them today; a library user builds a `Policy` with other\n\
+         numbers (its fields are public).\n\n\
+         | rule | default | source | cases |\n\
+         | --- | --- | --- | --- |\n",
+    );
+    for rule in RULES {
+        let _ = writeln!(
+            page,
+            "| {} | {} | {} | {} |",
+            rule.name,
+            (rule.default)(policy),
+            rule.source,
+            rule.cases.join(", ")
+        );
+    }
+    page
 }

@@ -10,6 +10,10 @@ pub fn run() -> Result<(), String> {
     for (file, text) in [
         ("docs/reasons.md", catalogue::reasons_markdown(&cases)),
         ("docs/cases.md", catalogue::cases_markdown(&cases)),
+        (
+            "docs/policy.md",
+            catalogue::policy_markdown(&tokenrig::verifier::Policy::default()),
+        ),
     ] {
         let path = repo_root().join(file);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
