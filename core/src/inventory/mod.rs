@@ -49,7 +49,9 @@ use zeroize::Zeroizing;
 use crate::device::{Family, Model, Serial};
 use crate::otp::{Algorithm, Digits, SecretKey, TimeStep, TotpParams};
 
-pub use error::{CsvHeaderError, EntryError, InventoryError, Location, PskcError, Quoted};
+pub use error::{
+    CsvHeaderError, EntryError, InventoryError, KeyOrigin, Location, PskcError, Quoted,
+};
 
 /// One token of an inventory: what the verifier needs to check its codes.
 ///
@@ -506,7 +508,7 @@ mod tests {
         assert_eq!(raw[0].serial(), "12345678");
         assert_eq!(
             parse(&bytes, Format::Pskc, None).unwrap_err().to_string(),
-            "KeyPackage 1 (Key Id 12345678): serial has 8 digits, expected 13"
+            "KeyPackage 1 at line 5 (Key Id 12345678): serial has 8 digits, expected 13"
         );
     }
 
@@ -518,8 +520,9 @@ mod tests {
         );
         assert_eq!(
             err("invalid/duplicate-serial.pskc", Format::Pskc),
-            "KeyPackage 2 (serial 1000133508267, Key Id 1000133508267): serial 1000133508267 \
-             appears twice, first at KeyPackage 1 (serial 1000133508267, Key Id 1000133508267)"
+            "KeyPackage 2 at line 26 (serial 1000133508267, Key Id 1000133508267): serial \
+             1000133508267 appears twice, first at KeyPackage 1 at line 6 (serial \
+             1000133508267, Key Id 1000133508267)"
         );
     }
 
