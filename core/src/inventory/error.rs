@@ -30,6 +30,15 @@ pub enum InventoryError {
     CsvHeader(#[from] CsvHeaderError),
     #[error("{at}: {why}")]
     Entry { at: Location, why: EntryError },
+    #[error(
+        "{second}: a second Key for device {serial}, first at {first}: tokenrig imports one \
+         Key per device"
+    )]
+    SeveralKeys {
+        serial: Quoted,
+        first: Location,
+        second: Location,
+    },
     #[error("{second}: serial {serial} appears twice, first at {first}")]
     DuplicateSerial {
         serial: Quoted,
@@ -246,6 +255,11 @@ pub enum PskcError {
     },
     #[error("key derivation {uri} at line {line} is not supported: expected PBKDF2")]
     KeyDerivation { line: u32, uri: Quoted },
+    #[error(
+        "PBKDF2 PRF at line {line} names its algorithm as text: RFC 6030 section 6.2 puts it in \
+         an Algorithm attribute"
+    )]
+    PrfAsText { line: u32 },
     #[error("{cipher} needs a {needs} key, got {got} ({what})")]
     KeyLength {
         cipher: &'static str,
@@ -264,7 +278,10 @@ pub enum PskcError {
     NoMacKey { line: u32 },
     #[error("ValueMAC at line {line} but the file has no MACMethod to check it with")]
     ValueMacWithoutMethod { line: u32 },
-    #[error("the {what} at line {line} does not decrypt: wrong pre-shared key or password")]
+    #[error(
+        "the {what} at line {line} does not decrypt: wrong pre-shared key or password, or altered \
+         file"
+    )]
     WrongKey { what: &'static str, line: u32 },
     #[error("{0} is not valid base64")]
     Base64(&'static str),

@@ -326,8 +326,11 @@ impl Protection {
         let cipher = file_cipher(container)?;
         let derived = child(container, "EncryptionKey").and_then(|e| child(e, "DerivedKey"));
         let prf = derived.map(derivation_prf).transpose()?;
+        // python-pskc writes an empty `<MACMethod>` (a MAC key, no
+        // Algorithm) under key wrap: no MAC, unless CBC needs one.
         let method = child(container, "MACMethod");
         let mac_algorithm = method
+            .filter(|m| m.attribute("Algorithm").is_some())
             .map(|m| algorithm(m, "MACMethod", MacAlgorithm::from_uri, SUPPORTED_MACS))
             .transpose()?;
 
@@ -368,6 +371,12 @@ impl Protection {
             _ => None,
         };
         if mac.is_none() {
+            if let Some(method) = method.filter(|_| cipher.needs_mac()) {
+                return Err(PskcError::NoAlgorithm {
+                    field: "MACMethod",
+                    line: line(method),
+                });
+            }
             if cipher.needs_mac() {
                 return Err(PskcError::NoMacMethod {
                     cipher: cipher.name(),
@@ -537,12 +546,14 @@ fn derivation_prf(derived: Node) -> Result<MacAlgorithm, PskcError> {
             uri: Quoted::new(uri),
         });
     }
-    match child(method, "PBKDF2-params")
-        .and_then(|p| child(p, "PRF"))
-        .filter(|p| p.attribute("Algorithm").is_some())
-    {
-        Some(prf) => algorithm(prf, "PBKDF2 PRF", MacAlgorithm::from_uri, SUPPORTED_MACS),
-        None => Ok(MacAlgorithm::Sha1),
+    match child(method, "PBKDF2-params").and_then(|p| child(p, "PRF")) {
+        Some(prf) if prf.attribute("Algorithm").is_some() => {
+            algorithm(prf, "PBKDF2 PRF", MacAlgorithm::from_uri, SUPPORTED_MACS)
+        }
+        // `<PRF>uri</PRF>`, as python-pskc 1.4 writes (and cannot read
+        // back): the PRF is not HMAC-SHA1, and not where the schema puts it.
+        Some(prf) if !text(prf).is_empty() => Err(PskcError::PrfAsText { line: line(prf) }),
+        _ => Ok(MacAlgorithm::Sha1),
     }
 }
 
@@ -753,11 +764,13 @@ mod tests {
         let wrong = pre_shared("12345678901234567890123456789013");
         assert_eq!(
             raw("rfc6030-figure6.xml", Some(&wrong)).unwrap_err(),
-            "PSKC: the MACKey at line 10 does not decrypt: wrong pre-shared key or password"
+            "PSKC: the MACKey at line 10 does not decrypt: wrong pre-shared key or \
+             password, or altered file"
         );
         assert_eq!(
             raw("rfc6030-figure7.xml", Some(&password("qwertz"))).unwrap_err(),
-            "PSKC: the MACKey at line 30 does not decrypt: wrong pre-shared key or password"
+            "PSKC: the MACKey at line 30 does not decrypt: wrong pre-shared key or \
+             password, or altered file"
         );
         let wrong = pre_shared("00000000000000000000000000000000");
         assert!(raw("fleet-encrypted.pskc", Some(&wrong)).is_err());
@@ -874,6 +887,61 @@ mod tests {
         assert_eq!(
             err("<KeyContainer Version='2.0' xmlns='urn:ietf:params:xml:ns:keyprov:pskc'/>"),
             "PSKC: KeyContainer Version 2.0 is not supported: expected 1.0"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_real_reason_in_order() {
+        let corpus =
+            |name: &str| String::from_utf8(fixture(&format!("pskc-corpus/{name}"))).unwrap();
+        let err = |text: &str, key: Option<&PskcKey>| {
+            parse_raw(text.as_bytes(), Format::Pskc, key)
+                .unwrap_err()
+                .to_string()
+        };
+        // Key wrap needs no MAC: it imports without one.
+        let kw = pre_shared("0e151c232a31383f464d545b62697077");
+        assert_eq!(
+            parse_raw(corpus("kw-aes128.pskc").as_bytes(), Format::Pskc, Some(&kw))
+                .unwrap()
+                .len(),
+            3
+        );
+        // The key's length is checked against the algorithm the file names.
+        let camellia = corpus("camellia256-cbc-hmac-sha1.pskc");
+        assert_eq!(
+            err(&camellia, Some(&pre_shared(RFC_PRE_SHARED_KEY))),
+            "PSKC: Camellia-256-CBC needs a 32-byte key, got 16 (the pre-shared key)"
+        );
+        // A non-standard spelling of a supported URI names the standard one.
+        let sha1 = corpus("aes128-cbc-hmac-sha1.pskc").replace(
+            "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
+            "http://www.w3.org/2001/04/xmldsig-more#hmac-sha1",
+        );
+        assert_eq!(
+            err(&sha1, None),
+            "PSKC: MACMethod Algorithm http://www.w3.org/2001/04/xmldsig-more#hmac-sha1 at line 4 \
+             is not a standard URI: HMAC-SHA1 is http://www.w3.org/2000/09/xmldsig#hmac-sha1"
+        );
+        // Algorithms come before the key: no key given, still the algorithm.
+        let unsupported = camellia.replace(
+            "http://www.w3.org/2001/04/xmldsig-more#camellia256-cbc",
+            "http://www.w3.org/2001/04/xmlenc#kw-tripledes",
+        );
+        assert_eq!(
+            err(&unsupported, None),
+            "PSKC: EncryptionMethod Algorithm at line 6 is not supported: 3DES key wrap (RFC 3217)"
+        );
+        // An integer field holding text is that, not a missing serial.
+        assert_eq!(
+            err(
+                "<KeyContainer Version='1.0' xmlns='urn:ietf:params:xml:ns:keyprov:pskc'>\n\
+                 <KeyPackage><Key><Policy>\n\
+                 <NumberOfTransactions>TWELVE</NumberOfTransactions>\n\
+                 </Policy></Key></KeyPackage></KeyContainer>",
+                None
+            ),
+            "KeyPackage 1 at line 2: NumberOfTransactions at line 3 is not an integer"
         );
     }
 }
