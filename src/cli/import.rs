@@ -17,7 +17,7 @@ pub struct ImportArgs {
     /// Inventory files: PSKC (RFC 6030), CSV or otpauth:// URIs, detected per file
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
-    /// Pre-shared AES-128 key of encrypted PSKC files, hex
+    /// Pre-shared key of encrypted PSKC files, hex (as long as the file's algorithm needs)
     #[arg(long, value_name = "HEX", conflicts_with = "pskc_password_stdin")]
     pskc_key: Option<String>,
     /// Read the PBKDF2 password of encrypted PSKC files from stdin

@@ -30,6 +30,15 @@ pub enum InventoryError {
     CsvHeader(#[from] CsvHeaderError),
     #[error("{at}: {why}")]
     Entry { at: Location, why: EntryError },
+    #[error(
+        "{second}: a second Key for device {serial}, first at {first}: tokenrig imports one \
+         Key per device"
+    )]
+    SeveralKeys {
+        serial: Quoted,
+        first: Location,
+        second: Location,
+    },
     #[error("{second}: serial {serial} appears twice, first at {first}")]
     DuplicateSerial {
         serial: Quoted,
@@ -43,10 +52,11 @@ pub enum InventoryError {
 pub enum Location {
     /// A line of a CSV or otpauth file, counted from 1.
     Line(usize),
-    /// The `index`-th `KeyPackage` of a PSKC file (from 1), with the serial
-    /// and Key Id it states, when it states them.
+    /// The `index`-th `KeyPackage` of a PSKC file (from 1) at its line, with
+    /// the serial and Key Id it states, when it states them.
     KeyPackage {
         index: usize,
+        line: u32,
         serial: Option<Quoted>,
         key_id: Option<Quoted>,
     },
@@ -58,10 +68,11 @@ impl fmt::Display for Location {
             Location::Line(n) => write!(f, "line {n}"),
             Location::KeyPackage {
                 index,
+                line,
                 serial,
                 key_id,
             } => {
-                write!(f, "KeyPackage {index}")?;
+                write!(f, "KeyPackage {index} at line {line}")?;
                 match (serial, key_id) {
                     (Some(s), Some(id)) => write!(f, " (serial {s}, Key Id {id})"),
                     (Some(s), None) => write!(f, " (serial {s})"),
@@ -172,6 +183,24 @@ pub enum CsvHeaderError {
     DuplicateColumn(Quoted),
 }
 
+/// Where the key a [`PskcError::KeyLength`] is about came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// Given by the user (`--pskc-key`).
+    PreShared,
+    /// Derived with PBKDF2, as long as its `KeyLength` at `line` says.
+    Pbkdf2 { line: u32 },
+}
+
+impl fmt::Display for KeyOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyOrigin::PreShared => f.write_str("the pre-shared key"),
+            KeyOrigin::Pbkdf2 { line } => write!(f, "PBKDF2 KeyLength at line {line}"),
+        }
+    }
+}
+
 /// What is wrong in a PSKC file (RFC 6030), about the container or one key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PskcError {
@@ -189,32 +218,89 @@ pub enum PskcError {
     WantsPassword,
     #[error("the file uses a pre-shared key: give the key, not a password")]
     WantsPreSharedKey,
-    #[error("the pre-shared key has {0} bytes: AES-128 needs 16")]
-    PreSharedKeyLength(usize),
-    #[error("key derivation {0} is not supported: expected PBKDF2")]
-    KeyDerivation(Quoted),
-    #[error("PBKDF2 PRF {0} is not supported: expected HMAC-SHA1")]
-    Prf(Quoted),
-    #[error("PBKDF2 KeyLength {0}: AES-128 needs 16")]
-    DerivedKeyLength(u64),
+    #[error("{field} Algorithm at line {line} is missing")]
+    NoAlgorithm { field: &'static str, line: u32 },
+    #[error("{field} Algorithm {uri} at line {line} is unknown; supported: {supported}")]
+    UnknownAlgorithm {
+        field: &'static str,
+        line: u32,
+        uri: Quoted,
+        supported: &'static str,
+    },
+    #[error("{field} Algorithm at line {line} is not supported: {name}")]
+    UnsupportedAlgorithm {
+        field: &'static str,
+        line: u32,
+        name: &'static str,
+    },
+    #[error("{field} Algorithm {uri} at line {line} is not a standard URI: {name} is {standard}")]
+    NonStandardUri {
+        field: &'static str,
+        line: u32,
+        uri: Quoted,
+        name: &'static str,
+        standard: &'static str,
+    },
+    #[error("{what} at line {line} has no EncryptionMethod")]
+    NoEncryptionMethod { what: &'static str, line: u32 },
+    #[error(
+        "the file mixes {first} (line {first_line}) and {second} (line {second_line}): \
+         one encryption algorithm per file is supported"
+    )]
+    MixedCiphers {
+        first: &'static str,
+        first_line: u32,
+        second: &'static str,
+        second_line: u32,
+    },
+    #[error("key derivation {uri} at line {line} is not supported: expected PBKDF2")]
+    KeyDerivation { line: u32, uri: Quoted },
+    #[error(
+        "PBKDF2 PRF at line {line} names its algorithm as text: RFC 6030 section 6.2 puts it in \
+         an Algorithm attribute"
+    )]
+    PrfAsText { line: u32 },
+    #[error("{cipher} needs a {needs} key, got {got} ({what})")]
+    KeyLength {
+        cipher: &'static str,
+        needs: &'static str,
+        got: u64,
+        what: KeyOrigin,
+    },
     #[error("PBKDF2 IterationCount {0} is not between 1 and {max}", max = super::pskc::MAX_ITERATIONS)]
     Iterations(u64),
-    #[error("encrypted values need a MACMethod with a MACKey (RFC 6030 section 6.1.1)")]
-    NoMacMethod,
-    #[error("MAC algorithm {0} is not supported: expected HMAC-SHA1, -SHA256 or -SHA512")]
-    MacAlgorithm(Quoted),
-    #[error("the MAC key does not decrypt: wrong pre-shared key or password")]
-    MacKeyDecryption,
-    #[error("encryption {0} is not supported: expected aes128-cbc")]
-    EncryptionMethod(Quoted),
+    #[error(
+        "{cipher} has no integrity check of its own: encrypted values need a MACMethod with a \
+         MACKey (RFC 6030 section 6.1.1)"
+    )]
+    NoMacMethod { cipher: &'static str },
+    #[error("MACMethod at line {line} has no MACKey (a MACKeyReference is not supported)")]
+    NoMacKey { line: u32 },
+    #[error("ValueMAC at line {line} but the file has no MACMethod to check it with")]
+    ValueMacWithoutMethod { line: u32 },
+    #[error(
+        "the {what} at line {line} does not decrypt: wrong pre-shared key or password, or altered \
+         file"
+    )]
+    WrongKey { what: &'static str, line: u32 },
     #[error("{0} is not valid base64")]
     Base64(&'static str),
-    #[error("{0} is too short to hold an IV and whole AES blocks")]
-    CipherLength(&'static str),
-    #[error("{0} is encrypted but has no ValueMAC")]
-    NoValueMac(&'static str),
+    #[error("{what} has a length {cipher} cannot produce")]
+    CipherLength {
+        what: &'static str,
+        cipher: &'static str,
+    },
+    #[error("{what} is encrypted with {cipher} but has no ValueMAC")]
+    NoValueMac {
+        what: &'static str,
+        cipher: &'static str,
+    },
     #[error("{0}: MAC check failed (wrong pre-shared key or password, or altered file)")]
     MacMismatch(&'static str),
+    #[error(
+        "{0}: key wrap integrity check failed (wrong pre-shared key or password, or altered file)"
+    )]
+    Integrity(&'static str),
     #[error("{0} does not decrypt (bad padding)")]
     Decryption(&'static str),
     #[error("{0} is missing")]
@@ -223,8 +309,22 @@ pub enum PskcError {
     NotANumber(&'static str),
     #[error("has no Key")]
     NoKey,
-    #[error("has more than one Key")]
-    MultipleKeys,
+    #[error("holds {0} Keys: tokenrig imports one Key per KeyPackage (one token per device)")]
+    MultipleKeys(usize),
+    #[error("{field} at line {line} is not an integer")]
+    NotAnInteger { field: &'static str, line: u32 },
+    #[error("{element} {attribute} at line {line} is not an integer")]
+    NotAnIntegerAttribute {
+        element: &'static str,
+        attribute: &'static str,
+        line: u32,
+    },
+    #[error("{element} {attribute} at line {line} is not a boolean (true, false, 1 or 0)")]
+    NotABoolean {
+        element: &'static str,
+        attribute: &'static str,
+        line: u32,
+    },
     #[error(
         "key algorithm {0} is not supported: expected urn:ietf:params:xml:ns:keyprov:pskc:hotp or :totp"
     )]

@@ -2,8 +2,9 @@
 //! verifier (serials and keys), read into [`InventoryEntry`] values.
 //!
 //! Three formats, one file per format:
-//! - `pskc.rs`: RFC 6030 PSKC XML, plain or AES-128-CBC encrypted under a
-//!   pre-shared key or a PBKDF2 password, every encrypted value MAC-checked.
+//! - `pskc.rs`: RFC 6030 PSKC XML, plain or encrypted (AES, Camellia or
+//!   3DES-CBC with a checked ValueMAC; AES or Camellia key wrap) under a
+//!   pre-shared key or a PBKDF2 password.
 //! - `csv.rs`: `serial,kind,key,digits,step[,algorithm,counter,t0]`, as
 //!   `tokenrig-sim fleet` prints it.
 //! - `otpauth.rs`: `otpauth://` Key URIs, one per line.
@@ -49,7 +50,9 @@ use zeroize::Zeroizing;
 use crate::device::{Family, Model, Serial};
 use crate::otp::{Algorithm, Digits, SecretKey, TimeStep, TotpParams};
 
-pub use error::{CsvHeaderError, EntryError, InventoryError, Location, PskcError, Quoted};
+pub use error::{
+    CsvHeaderError, EntryError, InventoryError, KeyOrigin, Location, PskcError, Quoted,
+};
 
 /// One token of an inventory: what the verifier needs to check its codes.
 ///
@@ -210,7 +213,8 @@ impl RawEntry {
 
 /// The key that unlocks an encrypted PSKC file.
 pub enum PskcKey {
-    /// A pre-shared AES-128 key (RFC 6030 §6.1), e.g. from `--pskc-key HEX`.
+    /// A pre-shared key (RFC 6030 §6.1) as long as the file's algorithm needs,
+    /// e.g. from `--pskc-key HEX`.
     PreShared(SecretKey),
     /// A password the AES key is derived from with PBKDF2 (RFC 6030 §6.2).
     Password(Zeroizing<String>),
@@ -365,6 +369,24 @@ fn located(
     let mut seen: HashMap<&str, &Location> = HashMap::new();
     for (at, entry) in &entries {
         if let Some(first) = seen.insert(entry.serial.as_str(), at) {
+            // RFC 6030 figure 10: two KeyPackages, one device, two Keys.
+            if let (
+                Location::KeyPackage {
+                    key_id: Some(a), ..
+                },
+                Location::KeyPackage {
+                    key_id: Some(b), ..
+                },
+            ) = (first, at)
+            {
+                if a != b {
+                    return Err(InventoryError::SeveralKeys {
+                        serial: Quoted::new(&entry.serial),
+                        first: first.clone(),
+                        second: at.clone(),
+                    });
+                }
+            }
             return Err(InventoryError::DuplicateSerial {
                 serial: Quoted::new(&entry.serial),
                 first: first.clone(),
@@ -506,7 +528,7 @@ mod tests {
         assert_eq!(raw[0].serial(), "12345678");
         assert_eq!(
             parse(&bytes, Format::Pskc, None).unwrap_err().to_string(),
-            "KeyPackage 1 (Key Id 12345678): serial has 8 digits, expected 13"
+            "KeyPackage 1 at line 5 (Key Id 12345678): serial has 8 digits, expected 13"
         );
     }
 
@@ -518,8 +540,9 @@ mod tests {
         );
         assert_eq!(
             err("invalid/duplicate-serial.pskc", Format::Pskc),
-            "KeyPackage 2 (serial 1000133508267, Key Id 1000133508267): serial 1000133508267 \
-             appears twice, first at KeyPackage 1 (serial 1000133508267, Key Id 1000133508267)"
+            "KeyPackage 2 at line 26 (serial 1000133508267, Key Id 1000133508267): serial \
+             1000133508267 appears twice, first at KeyPackage 1 at line 6 (serial \
+             1000133508267, Key Id 1000133508267)"
         );
     }
 

@@ -9,26 +9,41 @@
 //! as T0 in Unix seconds (RFC 6030 leaves its meaning to the algorithm
 //! profile; time-fob vendors write 0, RFC 6238's default T0).
 //!
-//! Encrypted values (RFC 6030 §6.1, §6.2) are AES-128-CBC, the IV in front
-//! of the ciphertext in `CipherValue`, PKCS#7 padded. The AES key is given
-//! ([`PskcKey::PreShared`]) or derived from a password with PBKDF2-HMAC-SHA1
-//! from `EncryptionKey/DerivedKey` ([`PskcKey::Password`]). CBC has no
-//! integrity of its own, so every encrypted value must carry a `ValueMAC`:
-//! an HMAC over IV‖ciphertext under the `MACMethod/MACKey`, itself
-//! encrypted with the same AES key (§6.1.1). The MAC is checked before
-//! anything is decrypted; a wrong key or an altered byte refuses the file.
+//! Encrypted values (RFC 6030 §6.1, §6.2) are decrypted with the one
+//! algorithm the file names ([`algorithms`] has the URI table): AES-,
+//! Camellia- or 3DES-CBC (the IV in front of the ciphertext in
+//! `CipherValue`, PKCS#7 padded), or AES or Camellia key wrap (RFC 3394,
+//! RFC 5649). The key is given ([`PskcKey::PreShared`]) or derived from a
+//! password with PBKDF2 from `EncryptionKey/DerivedKey`
+//! ([`PskcKey::Password`]), and its length is checked against the
+//! algorithm. CBC has no integrity of its own, so under CBC every encrypted
+//! value must carry a `ValueMAC`: an HMAC over IV‖ciphertext under the
+//! `MACMethod/MACKey`, itself encrypted with the same key (§6.1.1). Key
+//! wrap has its own check and needs no MAC (one given is checked). The MAC
+//! is checked before anything is decrypted; a wrong key or an altered byte
+//! refuses the file.
+//!
+//! # The order of errors
+//! A file is refused for the first of: its format (XML, root, DTD), its
+//! version, an algorithm it names (encryption, MAC, key derivation, PRF),
+//! its key (none given, the wrong kind, the wrong length), its MAC key;
+//! then each `KeyPackage` in order, with its line: first the typed fields
+//! (integers and booleans, wherever the schema has them, even ones
+//! tokenrig does not use), then what the entry means. Messages name the
+//! field and its line, never a value that could be secret.
 //!
 //! Element names are matched without their namespace (vendors prefix them
 //! freely); the root must be a `KeyContainer` in the PSKC namespace.
 
-use aes::Aes128;
-use cbc::cipher::block_padding::Pkcs7;
-use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
-use hmac::{Hmac, KeyInit, Mac};
+mod algorithms;
+
 use roxmltree::{Document, Node};
 use zeroize::Zeroizing;
 
-use super::error::{EntryError, InventoryError, Location, PskcError, Quoted};
+use self::algorithms::{
+    Cipher, Failure, MacAlgorithm, SUPPORTED_CIPHERS, SUPPORTED_MACS, UriError,
+};
+use super::error::{EntryError, InventoryError, KeyOrigin, Location, PskcError, Quoted};
 use super::{MovingFactor, MovingFields, PskcKey, RawEntry};
 use crate::device::{Family, Model};
 use crate::otp::{Algorithm, Digits, SecretKey};
@@ -36,17 +51,28 @@ use crate::otp::{Algorithm, Digits, SecretKey};
 const PSKC_NS: &str = "urn:ietf:params:xml:ns:keyprov:pskc";
 const HOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:hotp";
 const TOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:totp";
-const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
 const PBKDF2: &str = "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2";
-const HMAC_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#hmac-sha1";
-const HMAC_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256";
-const HMAC_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha512";
 
 /// PBKDF2 rounds above this are refused rather than run: a hostile file
 /// could otherwise ask for hours of work. Ten million rounds take seconds.
 pub(super) const MAX_ITERATIONS: u64 = 10_000_000;
 
-const AES_BLOCK: usize = 16;
+/// Elements and attributes the PSKC schema types as integers or booleans,
+/// checked in every KeyPackage before anything else of it.
+const INTEGER_ELEMENTS: &[&str] = &["NumberOfTransactions", "IssueNo"];
+const INTEGER_PLAIN_VALUES: &[&str] = &["Counter", "Time", "TimeInterval", "TimeDrift"];
+const INTEGER_ATTRIBUTES: &[(&str, &str)] = &[
+    ("ResponseFormat", "Length"),
+    ("ChallengeFormat", "Min"),
+    ("ChallengeFormat", "Max"),
+    ("PINPolicy", "MinLength"),
+    ("PINPolicy", "MaxLength"),
+    ("PINPolicy", "MaxFailedAttempts"),
+];
+const BOOLEAN_ATTRIBUTES: &[(&str, &str)] = &[
+    ("ResponseFormat", "CheckDigits"),
+    ("ChallengeFormat", "CheckDigits"),
+];
 
 pub(super) fn parse(
     text: &str,
@@ -82,7 +108,7 @@ pub(super) fn parse(
         .enumerate()
         .map(|(i, package)| {
             let at = location(i + 1, package);
-            match key_package(package, protection.as_ref()) {
+            match typed_fields(package).and_then(|()| key_package(package, protection.as_ref())) {
                 Ok(entry) => Ok((at, entry)),
                 Err(why) => Err(InventoryError::Entry { at, why }),
             }
@@ -94,6 +120,7 @@ fn location(index: usize, package: Node) -> Location {
     let key = child(package, "Key");
     Location::KeyPackage {
         index,
+        line: line(package),
         serial: child(package, "DeviceInfo")
             .and_then(|d| child(d, "SerialNo"))
             .map(text)
@@ -107,11 +134,78 @@ fn location(index: usize, package: Node) -> Location {
     }
 }
 
+/// The schema's integers and booleans of a KeyPackage, whether tokenrig
+/// uses them or not: a file whose `NumberOfTransactions` is `TWELVE` is
+/// malformed, and is refused for that rather than for what follows.
+fn typed_fields(package: Node) -> Result<(), EntryError> {
+    for node in package.descendants().filter(Node::is_element) {
+        let name = node.tag_name().name();
+        let plain_value = || {
+            node.parent_element()
+                .map(|p| p.tag_name().name())
+                .and_then(|p| INTEGER_PLAIN_VALUES.iter().find(|n| **n == p))
+        };
+        let integer = |text: &str| {
+            let digits = text.strip_prefix('-').unwrap_or(text);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        };
+        if let Some(field) = INTEGER_ELEMENTS.iter().find(|n| **n == name) {
+            if !integer(text(node)) {
+                return Err(PskcError::NotAnInteger {
+                    field,
+                    line: line(node),
+                }
+                .into());
+            }
+        }
+        if name == "PlainValue" {
+            if let Some(field) = plain_value() {
+                if !integer(text(node)) {
+                    return Err(PskcError::NotAnInteger {
+                        field,
+                        line: line(node),
+                    }
+                    .into());
+                }
+            }
+        }
+        for (element, attribute) in INTEGER_ATTRIBUTES {
+            if name == *element {
+                if let Some(value) = node.attribute(*attribute) {
+                    if !integer(value.trim()) {
+                        return Err(PskcError::NotAnIntegerAttribute {
+                            element,
+                            attribute,
+                            line: line(node),
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+        for (element, attribute) in BOOLEAN_ATTRIBUTES {
+            if name == *element {
+                if let Some(value) = node.attribute(*attribute) {
+                    if !matches!(value.trim(), "true" | "false" | "1" | "0") {
+                        return Err(PskcError::NotABoolean {
+                            element,
+                            attribute,
+                            line: line(node),
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn key_package(package: Node, protection: Option<&Protection>) -> Result<RawEntry, EntryError> {
-    let mut keys = children(package, "Key");
-    let key = keys.next().ok_or(PskcError::NoKey)?;
-    if keys.next().is_some() {
-        return Err(PskcError::MultipleKeys.into());
+    let keys = children(package, "Key").count();
+    let key = children(package, "Key").next().ok_or(PskcError::NoKey)?;
+    if keys > 1 {
+        return Err(PskcError::MultipleKeys(keys).into());
     }
     let device = child(package, "DeviceInfo");
     let serial = device
@@ -211,10 +305,12 @@ fn suite_algorithm(suite: &str) -> Result<Algorithm, EntryError> {
         .map_err(|_| PskcError::Suite(Quoted::new(suite)).into())
 }
 
-/// The AES key and MAC key of a container with encrypted values.
+/// What opens the encrypted values of a container: the algorithm, the key
+/// and, where there is one, the MAC key.
 struct Protection {
-    aes_key: Zeroizing<[u8; 16]>,
-    mac: MacKey,
+    cipher: Cipher,
+    key: Zeroizing<Vec<u8>>,
+    mac: Option<MacKey>,
 }
 
 struct MacKey {
@@ -222,47 +318,94 @@ struct MacKey {
     key: Zeroizing<Vec<u8>>,
 }
 
-#[derive(Clone, Copy)]
-enum MacAlgorithm {
-    Sha1,
-    Sha256,
-    Sha512,
-}
-
 impl Protection {
+    /// Checks the container's algorithms, then its key, then its MAC key,
+    /// in that order, so the first error is the first thing to fix.
     fn new(container: Node, pskc_key: Option<&PskcKey>) -> Result<Protection, PskcError> {
-        let pskc_key = pskc_key.ok_or(PskcError::NoDecryptionKey)?;
+        // Algorithms: every one the file names, before any key is asked for.
+        let cipher = file_cipher(container)?;
         let derived = child(container, "EncryptionKey").and_then(|e| child(e, "DerivedKey"));
-        let aes_key = match (derived, pskc_key) {
-            (Some(derived), PskcKey::Password(password)) => derive_key(derived, password)?,
+        let prf = derived.map(derivation_prf).transpose()?;
+        // python-pskc writes an empty `<MACMethod>` (a MAC key, no
+        // Algorithm) under key wrap: no MAC, unless CBC needs one.
+        let method = child(container, "MACMethod");
+        let mac_algorithm = method
+            .filter(|m| m.attribute("Algorithm").is_some())
+            .map(|m| algorithm(m, "MACMethod", MacAlgorithm::from_uri, SUPPORTED_MACS))
+            .transpose()?;
+
+        // The key.
+        let pskc_key = pskc_key.ok_or(PskcError::NoDecryptionKey)?;
+        let key = match (derived.zip(prf), pskc_key) {
+            (Some((derived, prf)), PskcKey::Password(password)) => {
+                derive_key(derived, prf, cipher, password)?
+            }
             (Some(_), PskcKey::PreShared(_)) => return Err(PskcError::WantsPassword),
             (None, PskcKey::PreShared(key)) => {
-                let bytes: [u8; 16] = key
-                    .as_bytes()
-                    .try_into()
-                    .map_err(|_| PskcError::PreSharedKeyLength(key.len()))?;
-                Zeroizing::new(bytes)
+                if !cipher.key_lengths().contains(&key.len()) {
+                    return Err(PskcError::KeyLength {
+                        cipher: cipher.name(),
+                        needs: cipher.key_lengths_text(),
+                        got: key.len() as u64,
+                        what: KeyOrigin::PreShared,
+                    });
+                }
+                Zeroizing::new(key.as_bytes().to_vec())
             }
             (None, PskcKey::Password(_)) => return Err(PskcError::WantsPreSharedKey),
         };
-        let method = child(container, "MACMethod").ok_or(PskcError::NoMacMethod)?;
-        let algorithm = match method.attribute("Algorithm").map(str::trim) {
-            Some(HMAC_SHA1) => MacAlgorithm::Sha1,
-            Some(HMAC_SHA256) => MacAlgorithm::Sha256,
-            Some(HMAC_SHA512) => MacAlgorithm::Sha512,
-            other => return Err(PskcError::MacAlgorithm(Quoted::new(other.unwrap_or("")))),
+
+        // The MAC: required under CBC, checked wherever it is given.
+        let mac = match (method, mac_algorithm) {
+            (Some(method), Some(algorithm)) => {
+                let mac_key =
+                    child(method, "MACKey").ok_or(PskcError::NoMacKey { line: line(method) })?;
+                let encrypted = cipher_value(mac_key, "MACKey")?;
+                // Nothing authenticates the MAC key itself under CBC: a wrong
+                // key shows here as bad padding, or later as a MAC mismatch.
+                let key = cipher
+                    .decrypt(&key, &encrypted)
+                    .map_err(|e| wrong_key(e, cipher, "MACKey", line(mac_key)))?;
+                Some(MacKey { algorithm, key })
+            }
+            _ => None,
         };
-        let encrypted = cipher_value(
-            child(method, "MACKey").ok_or(PskcError::NoMacMethod)?,
-            "MACKey",
-        )?;
-        // Nothing authenticates the MAC key itself: a wrong AES key shows
-        // here as bad padding, or later as a MAC mismatch.
-        let key = decrypt(&aes_key, &encrypted).map_err(|_| PskcError::MacKeyDecryption)?;
-        Ok(Protection {
-            aes_key,
-            mac: MacKey { algorithm, key },
-        })
+        if mac.is_none() {
+            if let Some(method) = method.filter(|_| cipher.needs_mac()) {
+                return Err(PskcError::NoAlgorithm {
+                    field: "MACMethod",
+                    line: line(method),
+                });
+            }
+            if cipher.needs_mac() {
+                return Err(PskcError::NoMacMethod {
+                    cipher: cipher.name(),
+                });
+            }
+            if let Some(value_mac) = container
+                .descendants()
+                .find(|n| n.tag_name().name() == "ValueMAC")
+            {
+                return Err(PskcError::ValueMacWithoutMethod {
+                    line: line(value_mac),
+                });
+            }
+        }
+        let protection = Protection { cipher, key, mac };
+        if !cipher.needs_mac() && protection.mac.is_none() {
+            // Key wrap checks itself: open the first value now, so a wrong
+            // key is told as such and not as the first entry's fault.
+            if let Some(value) = container
+                .descendants()
+                .find(|n| n.tag_name().name() == "EncryptedValue")
+            {
+                let encrypted = cipher_value(value, "EncryptedValue")?;
+                cipher
+                    .decrypt(&protection.key, &encrypted)
+                    .map_err(|e| wrong_key(e, cipher, "EncryptedValue", line(value)))?;
+            }
+        }
+        Ok(protection)
     }
 
     /// Checks the ValueMAC of an encrypted value, then decrypts it.
@@ -271,46 +414,177 @@ impl Protection {
             child(value, "EncryptedValue").ok_or(PskcError::Missing(what))?,
             what,
         )?;
-        let tag = base64(
-            text(child(value, "ValueMAC").ok_or(PskcError::NoValueMac(what))?),
-            "ValueMAC",
-        )?;
-        if !self.mac.matches(&encrypted, &tag) {
-            return Err(PskcError::MacMismatch(what));
-        }
-        decrypt(&self.aes_key, &encrypted).map_err(|()| PskcError::Decryption(what))
-    }
-}
-
-impl MacKey {
-    fn matches(&self, data: &[u8], tag: &[u8]) -> bool {
-        fn check<M: Mac + KeyInit>(key: &[u8], data: &[u8], tag: &[u8]) -> bool {
-            match <M as KeyInit>::new_from_slice(key) {
-                Ok(mut mac) => {
-                    mac.update(data);
-                    mac.verify_slice(tag).is_ok()
+        match (&self.mac, child(value, "ValueMAC")) {
+            (Some(mac), Some(tag)) => {
+                let tag = base64(text(tag), "ValueMAC")?;
+                if !mac.algorithm.verify(&mac.key, &encrypted, &tag) {
+                    return Err(PskcError::MacMismatch(what));
                 }
-                Err(_) => false,
             }
+            (Some(_), None) if self.cipher.needs_mac() => {
+                return Err(PskcError::NoValueMac {
+                    what,
+                    cipher: self.cipher.name(),
+                });
+            }
+            // Key wrap without a ValueMAC: its own check is the integrity.
+            // A ValueMAC without a MACMethod was refused by `new`.
+            _ => {}
         }
-        match self.algorithm {
-            MacAlgorithm::Sha1 => check::<Hmac<sha1::Sha1>>(&self.key, data, tag),
-            MacAlgorithm::Sha256 => check::<Hmac<sha2::Sha256>>(&self.key, data, tag),
-            MacAlgorithm::Sha512 => check::<Hmac<sha2::Sha512>>(&self.key, data, tag),
-        }
+        self.cipher
+            .decrypt(&self.key, &encrypted)
+            .map_err(|e| match e {
+                Failure::Length => PskcError::CipherLength {
+                    what,
+                    cipher: self.cipher.name(),
+                },
+                Failure::Padding => PskcError::Decryption(what),
+                Failure::Integrity => PskcError::Integrity(what),
+            })
     }
 }
 
-/// RFC 6030 §6.2: the AES key from a password, by the PBKDF2 parameters of
-/// `EncryptionKey/DerivedKey` (RFC 8018's `PBKDF2-params`).
-fn derive_key(derived: Node, password: &str) -> Result<Zeroizing<[u8; 16]>, PskcError> {
+/// A value the container-level checks open failed to: a length the cipher
+/// cannot produce, or (bad padding, a failed key wrap check) a wrong key.
+fn wrong_key(failure: Failure, cipher: Cipher, what: &'static str, line: u32) -> PskcError {
+    match failure {
+        Failure::Length => PskcError::CipherLength {
+            what,
+            cipher: cipher.name(),
+        },
+        Failure::Padding | Failure::Integrity => PskcError::WrongKey { what, line },
+    }
+}
+
+/// The one encryption algorithm of a container: every `EncryptionMethod`
+/// (of the MAC key and of each value) must name it.
+fn file_cipher(container: Node) -> Result<Cipher, PskcError> {
+    let mut found: Option<(Cipher, u32)> = None;
+    for value in container
+        .descendants()
+        .filter(|n| matches!(n.tag_name().name(), "EncryptedValue" | "MACKey"))
+    {
+        let what = value.tag_name().name();
+        let method = child(value, "EncryptionMethod").ok_or(PskcError::NoEncryptionMethod {
+            what: if what == "MACKey" {
+                "MACKey"
+            } else {
+                "EncryptedValue"
+            },
+            line: line(value),
+        })?;
+        let cipher = algorithm(
+            method,
+            "EncryptionMethod",
+            Cipher::from_uri,
+            SUPPORTED_CIPHERS,
+        )?;
+        match found {
+            Some((first, first_line)) if first != cipher => {
+                return Err(PskcError::MixedCiphers {
+                    first: first.name(),
+                    first_line,
+                    second: cipher.name(),
+                    second_line: line(method),
+                });
+            }
+            Some(_) => {}
+            None => found = Some((cipher, line(method))),
+        }
+    }
+    // `parse` only builds a protection when there is an EncryptedValue.
+    found
+        .map(|(cipher, _)| cipher)
+        .ok_or(PskcError::Missing("EncryptionMethod"))
+}
+
+/// The algorithm an element's `Algorithm` attribute names, or why not.
+fn algorithm<T>(
+    node: Node,
+    field: &'static str,
+    from_uri: fn(&str) -> Result<T, UriError>,
+    supported: &'static str,
+) -> Result<T, PskcError> {
+    let at = line(node);
+    let uri = node
+        .attribute("Algorithm")
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .ok_or(PskcError::NoAlgorithm { field, line: at })?;
+    from_uri(uri).map_err(|e| match e {
+        UriError::Unknown => PskcError::UnknownAlgorithm {
+            field,
+            line: at,
+            uri: Quoted::new(uri),
+            supported,
+        },
+        UriError::Unsupported(name) => PskcError::UnsupportedAlgorithm {
+            field,
+            line: at,
+            name,
+        },
+        UriError::NonStandard { name, standard } => PskcError::NonStandardUri {
+            field,
+            line: at,
+            uri: Quoted::new(uri),
+            name,
+            standard,
+        },
+    })
+}
+
+/// The key derivation's algorithm and PRF (RFC 6030 §6.2): PBKDF2 over
+/// one of the HMACs; an empty `<PRF/>`, as in RFC 6030's figure 7, means
+/// the default, HMAC-SHA1.
+fn derivation_prf(derived: Node) -> Result<MacAlgorithm, PskcError> {
     let method = child(derived, "KeyDerivationMethod")
         .ok_or(PskcError::Missing("DerivedKey/KeyDerivationMethod"))?;
-    let algorithm = method.attribute("Algorithm").unwrap_or("").trim();
-    if algorithm != PBKDF2 {
-        return Err(PskcError::KeyDerivation(Quoted::new(algorithm)));
+    let uri = method.attribute("Algorithm").unwrap_or("").trim();
+    if uri != PBKDF2 {
+        return Err(PskcError::KeyDerivation {
+            line: line(method),
+            uri: Quoted::new(uri),
+        });
     }
-    let params = child(method, "PBKDF2-params").ok_or(PskcError::Missing("PBKDF2-params"))?;
+    match child(method, "PBKDF2-params").and_then(|p| child(p, "PRF")) {
+        Some(prf) if prf.attribute("Algorithm").is_some() => {
+            algorithm(prf, "PBKDF2 PRF", MacAlgorithm::from_uri, SUPPORTED_MACS)
+        }
+        // `<PRF>uri</PRF>`, as python-pskc 1.4 writes (and cannot read
+        // back): the PRF is not HMAC-SHA1, and not where the schema puts it.
+        Some(prf) if !text(prf).is_empty() => Err(PskcError::PrfAsText { line: line(prf) }),
+        _ => Ok(MacAlgorithm::Sha1),
+    }
+}
+
+/// RFC 6030 §6.2: the key from a password, by the PBKDF2 parameters of
+/// `EncryptionKey/DerivedKey` (RFC 8018's `PBKDF2-params`), as long as
+/// `cipher` needs (`KeyLength`, if given, must be one it takes).
+fn derive_key(
+    derived: Node,
+    prf: MacAlgorithm,
+    cipher: Cipher,
+    password: &str,
+) -> Result<Zeroizing<Vec<u8>>, PskcError> {
+    let params = child(derived, "KeyDerivationMethod")
+        .and_then(|m| child(m, "PBKDF2-params"))
+        .ok_or(PskcError::Missing("PBKDF2-params"))?;
+    let length = match child(params, "KeyLength") {
+        Some(node) => {
+            let length = pbkdf2_number(text(node), "PBKDF2 KeyLength")?;
+            if !usize::try_from(length).is_ok_and(|n| cipher.key_lengths().contains(&n)) {
+                return Err(PskcError::KeyLength {
+                    cipher: cipher.name(),
+                    needs: cipher.key_lengths_text(),
+                    got: length,
+                    what: KeyOrigin::Pbkdf2 { line: line(node) },
+                });
+            }
+            length as usize
+        }
+        // The longest the cipher takes (3DES: three keys).
+        None => cipher.key_lengths().iter().copied().max().unwrap_or(16),
+    };
     let salt = child(params, "Salt")
         .and_then(|s| child(s, "Specified"))
         .ok_or(PskcError::Missing("PBKDF2 Salt/Specified"))?;
@@ -322,20 +596,8 @@ fn derive_key(derived: Node, password: &str) -> Result<Zeroizing<[u8; 16]>, Pskc
         .ok()
         .filter(|n| (1..=MAX_ITERATIONS).contains(&u64::from(*n)))
         .ok_or(PskcError::Iterations(iterations))?;
-    if let Some(length) = child(params, "KeyLength") {
-        let length = pbkdf2_number(text(length), "PBKDF2 KeyLength")?;
-        if length != 16 {
-            return Err(PskcError::DerivedKeyLength(length));
-        }
-    }
-    // An empty `<PRF/>`, as in RFC 6030's figure 7, means the default.
-    let prf = child(params, "PRF").and_then(|p| p.attribute("Algorithm"));
-    match prf.map(str::trim) {
-        None | Some(HMAC_SHA1) => {}
-        Some(other) => return Err(PskcError::Prf(Quoted::new(other))),
-    }
-    let mut key = Zeroizing::new([0u8; 16]);
-    pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password.as_bytes(), &salt, iterations, &mut key[..]);
+    let mut key = Zeroizing::new(vec![0u8; length]);
+    prf.pbkdf2(password.as_bytes(), &salt, iterations, &mut key);
     Ok(key)
 }
 
@@ -343,39 +605,15 @@ fn pbkdf2_number(text: &str, what: &'static str) -> Result<u64, PskcError> {
     super::number(what, text).map_err(|_| PskcError::NotANumber(what))
 }
 
-/// The IV‖ciphertext of an xenc `EncryptionMethod` + `CipherData` pair,
-/// with its method and length checked. Not secret: it is what the MAC covers.
+/// The `CipherValue` of an xenc `CipherData` (for CBC: IV‖ciphertext).
+/// Not secret: it is what the MAC covers. Its `EncryptionMethod` was
+/// checked by [`file_cipher`].
 fn cipher_value(node: Node, what: &'static str) -> Result<Vec<u8>, PskcError> {
-    let method = child(node, "EncryptionMethod")
-        .and_then(|m| m.attribute("Algorithm"))
-        .map(str::trim)
-        .ok_or(PskcError::Missing("EncryptionMethod"))?;
-    if method != AES128_CBC {
-        return Err(PskcError::EncryptionMethod(Quoted::new(method)));
-    }
     let value = child(node, "CipherData")
         .and_then(|d| child(d, "CipherValue"))
         .ok_or(PskcError::Missing("CipherData/CipherValue"))?;
     let mut bytes = base64(text(value), what)?;
-    // PKCS#7 always pads, so there is at least one block after the IV.
-    if bytes.len() < 2 * AES_BLOCK || bytes.len() % AES_BLOCK != 0 {
-        return Err(PskcError::CipherLength(what));
-    }
     Ok(std::mem::take(&mut *bytes))
-}
-
-/// AES-128-CBC decryption of IV‖ciphertext with PKCS#7 padding. The only
-/// failure is bad padding; lengths were checked by [`cipher_value`].
-fn decrypt(key: &[u8; 16], iv_and_ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, ()> {
-    let (iv, ciphertext) = iv_and_ciphertext.split_at(AES_BLOCK);
-    let mut buffer = Zeroizing::new(ciphertext.to_vec());
-    let decryptor = cbc::Decryptor::<Aes128>::new_from_slices(key, iv).map_err(|_| ())?;
-    let len = decryptor
-        .decrypt_padded::<Pkcs7>(&mut buffer)
-        .map_err(|_| ())?
-        .len();
-    buffer.truncate(len);
-    Ok(buffer)
 }
 
 /// A `Data/Secret`: base64 in `PlainValue`, or an `EncryptedValue`.
@@ -441,6 +679,11 @@ fn children<'a, 'input: 'a>(
 ) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
     node.children()
         .filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// The line of a node, counted from 1, for messages.
+fn line(node: Node) -> u32 {
+    node.document().text_pos_at(node.range().start).row
 }
 
 /// The trimmed text of an element.
@@ -512,7 +755,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "KeyPackage 1 (serial 987654321, Key Id 12345678): serial has 9 digits, expected 13"
+            "KeyPackage 1 at line 20 (serial 987654321, Key Id 12345678): serial has 9 digits, expected 13"
         );
     }
 
@@ -521,11 +764,13 @@ mod tests {
         let wrong = pre_shared("12345678901234567890123456789013");
         assert_eq!(
             raw("rfc6030-figure6.xml", Some(&wrong)).unwrap_err(),
-            "PSKC: the MAC key does not decrypt: wrong pre-shared key or password"
+            "PSKC: the MACKey at line 10 does not decrypt: wrong pre-shared key or \
+             password, or altered file"
         );
         assert_eq!(
             raw("rfc6030-figure7.xml", Some(&password("qwertz"))).unwrap_err(),
-            "PSKC: the MAC key does not decrypt: wrong pre-shared key or password"
+            "PSKC: the MACKey at line 30 does not decrypt: wrong pre-shared key or \
+             password, or altered file"
         );
         let wrong = pre_shared("00000000000000000000000000000000");
         assert!(raw("fleet-encrypted.pskc", Some(&wrong)).is_err());
@@ -539,7 +784,7 @@ mod tests {
         let err = raw("rfc6030-figure6.xml", Some(&lucky)).unwrap_err();
         assert_eq!(
             err,
-            "KeyPackage 1 (serial 987654321, Key Id 12345678): Secret: MAC check failed \
+            "KeyPackage 1 at line 20 (serial 987654321, Key Id 12345678): Secret: MAC check failed \
              (wrong pre-shared key or password, or altered file)"
         );
     }
@@ -560,8 +805,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "KeyPackage 2 (serial 2600124809778, Key Id 2600124809778): Secret: MAC check \
-             failed (wrong pre-shared key or password, or altered file)"
+            "KeyPackage 2 at line 48 (serial 2600124809778, Key Id 2600124809778): Secret: \
+             MAC check failed (wrong pre-shared key or password, or altered file)"
         );
     }
 
@@ -581,7 +826,7 @@ mod tests {
         );
         assert_eq!(
             raw("rfc6030-figure6.xml", Some(&pre_shared("0011"))).unwrap_err(),
-            "PSKC: the pre-shared key has 2 bytes: AES-128 needs 16"
+            "PSKC: AES-128-CBC needs a 16-byte key, got 2 (the pre-shared key)"
         );
         // A plain file ignores a key it does not need.
         assert!(raw("rfc6030-figure2.xml", Some(&password("x"))).is_ok());
@@ -592,7 +837,7 @@ mod tests {
         let err = parse(&fixture("invalid/bad-entry.pskc"), Format::Pskc, None).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "KeyPackage 2 (serial 2600124809778, Key Id 2600124809778): \
+            "KeyPackage 2 at line 26 (serial 2600124809778, Key Id 2600124809778): \
              ResponseFormat Encoding HEXADECIMAL is not supported: expected DECIMAL"
         );
     }
@@ -642,6 +887,61 @@ mod tests {
         assert_eq!(
             err("<KeyContainer Version='2.0' xmlns='urn:ietf:params:xml:ns:keyprov:pskc'/>"),
             "PSKC: KeyContainer Version 2.0 is not supported: expected 1.0"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_real_reason_in_order() {
+        let corpus =
+            |name: &str| String::from_utf8(fixture(&format!("pskc-corpus/{name}"))).unwrap();
+        let err = |text: &str, key: Option<&PskcKey>| {
+            parse_raw(text.as_bytes(), Format::Pskc, key)
+                .unwrap_err()
+                .to_string()
+        };
+        // Key wrap needs no MAC: it imports without one.
+        let kw = pre_shared("0e151c232a31383f464d545b62697077");
+        assert_eq!(
+            parse_raw(corpus("kw-aes128.pskc").as_bytes(), Format::Pskc, Some(&kw))
+                .unwrap()
+                .len(),
+            3
+        );
+        // The key's length is checked against the algorithm the file names.
+        let camellia = corpus("camellia256-cbc-hmac-sha1.pskc");
+        assert_eq!(
+            err(&camellia, Some(&pre_shared(RFC_PRE_SHARED_KEY))),
+            "PSKC: Camellia-256-CBC needs a 32-byte key, got 16 (the pre-shared key)"
+        );
+        // A non-standard spelling of a supported URI names the standard one.
+        let sha1 = corpus("aes128-cbc-hmac-sha1.pskc").replace(
+            "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
+            "http://www.w3.org/2001/04/xmldsig-more#hmac-sha1",
+        );
+        assert_eq!(
+            err(&sha1, None),
+            "PSKC: MACMethod Algorithm http://www.w3.org/2001/04/xmldsig-more#hmac-sha1 at line 4 \
+             is not a standard URI: HMAC-SHA1 is http://www.w3.org/2000/09/xmldsig#hmac-sha1"
+        );
+        // Algorithms come before the key: no key given, still the algorithm.
+        let unsupported = camellia.replace(
+            "http://www.w3.org/2001/04/xmldsig-more#camellia256-cbc",
+            "http://www.w3.org/2001/04/xmlenc#kw-tripledes",
+        );
+        assert_eq!(
+            err(&unsupported, None),
+            "PSKC: EncryptionMethod Algorithm at line 6 is not supported: 3DES key wrap (RFC 3217)"
+        );
+        // An integer field holding text is that, not a missing serial.
+        assert_eq!(
+            err(
+                "<KeyContainer Version='1.0' xmlns='urn:ietf:params:xml:ns:keyprov:pskc'>\n\
+                 <KeyPackage><Key><Policy>\n\
+                 <NumberOfTransactions>TWELVE</NumberOfTransactions>\n\
+                 </Policy></Key></KeyPackage></KeyContainer>",
+                None
+            ),
+            "KeyPackage 1 at line 2: NumberOfTransactions at line 3 is not an integer"
         );
     }
 }
