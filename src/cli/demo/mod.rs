@@ -1,22 +1,31 @@
-//! `tokenrig demo`: the whole rig end to end. A `tokenrig serve` on a fresh
-//! SQLite store (in a temporary directory, test clock on), the conformance
-//! suite run against it over HTTP with virtual tokens, and the report.
+//! `tokenrig demo`: the whole rig end to end, told in a screen. A
+//! `tokenrig serve` on a fresh SQLite store (in a temporary directory, test
+//! clock on); the conformance suite run against it over HTTP with virtual
+//! tokens, told as a line per theme (`themes.rs`); then the two seed flows
+//! against the same server, a line of answers each (`flows.rs`). The full
+//! table goes to a file whose path is printed, or with `--verbose` to the
+//! terminal.
 //!
 //! `--quartz` shows instead the motivation in miniature (`quartz.rs`).
 
+mod flows;
 mod quartz;
+mod themes;
+
+use std::path::PathBuf;
 
 use clap::Args;
 use tokenrig::clock::UnixTime;
 use tokenrig::device::Serial;
 use tokenrig::harness::{self, RunOptions, SuiteSource, http::Http, report};
 use tokenrig::server::{self, ServeConfig};
-use tokenrig::store::{SecretSource, StoreSecret};
+use tokenrig::store::{SecretSource, StoreSecret, default_data_dir};
 use tokenrig::verifier::Policy;
 use zeroize::Zeroizing;
 
+use self::flows::SeedFlows;
 use super::progress::Progress;
-use super::{CliError, write_lines};
+use super::{CliError, Context, write_lines};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -27,6 +36,13 @@ pub struct DemoArgs {
     /// `embedded` is the suite inside the binary
     #[arg(long = "suite", value_name = "PATH", default_value = "embedded")]
     suites: Vec<SuiteSource>,
+    /// Write the full table to PATH [default: demo-report.txt in
+    /// $XDG_DATA_HOME/tokenrig or ~/.local/share/tokenrig]
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Print the full table on the terminal instead (and to --report only if given)
+    #[arg(long, short)]
+    verbose: bool,
     /// Show a C100 and a drifting C200 on a virtual clock instead
     #[arg(long)]
     quartz: bool,
@@ -58,9 +74,16 @@ pub fn run(args: DemoArgs) -> Result<bool, CliError> {
 }
 
 /// Serve on a temporary SQLite store with the test clock, run the suite
-/// against it over HTTP, print the report; true when every case passed.
+/// against it over HTTP, then the two seed flows; print a line per theme
+/// and per flow, the full table to its file (or the terminal). True when
+/// every case passed and both flows went through.
 fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
     let cases = harness::load_suite(&args.suites).map_err(CliError::input)?;
+    let report_file = match (&args.report, args.verbose) {
+        (Some(path), _) => Some(path.clone()),
+        (None, false) => Some(default_report()?),
+        (None, true) => None,
+    };
     let dir = tempfile::tempdir()?;
     let db = format!("sqlite:{}", dir.path().join("demo.db").display());
     let admin_token = data_encoding::HEXLOWER.encode(&rand::random::<[u8; 16]>());
@@ -85,13 +108,9 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
         let _ = stopped.await;
     }));
     write_lines([
+        format!("tokenrig demo: tokenrig serve on {url}, a temporary SQLite store, test clock"),
         format!(
-            "tokenrig demo: serve on {url} (SQLite in {}, test clock)",
-            dir.path().display()
-        ),
-        format!(
-            "running {} conformance case(s) over HTTP with virtual tokens (seed {})",
-            cases.len(),
+            "virtual tokens (seed {}) over HTTP: the conformance suite, then the two seed flows",
             args.seed
         ),
         String::new(),
@@ -105,8 +124,70 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
         &progress,
     );
     progress.finish();
+    let table = report::human(&url, &results);
+    match &report_file {
+        Some(path) => std::fs::write(path, &table).failed(format!("{}", path.display()))?,
+        None => write_lines([table.trim_end(), ""])?,
+    }
+    write_lines(
+        [format!(
+            "conformance suite, {} cases by theme:",
+            cases.len()
+        )]
+        .into_iter()
+        .chain(themes::summary(&results)),
+    )?;
+
+    let mut flows = SeedFlows::set_up(&url, &admin_token, args.seed)?;
+    let told = [flows.resync(), flows.replacement()];
     let _ = stop.send(());
     let _ = runtime.block_on(serving);
-    write_lines([report::human(&url, &results).trim_end()])?;
-    Ok(report::Summary::of(&results).all_passed())
+    let summary = report::Summary::of(&results);
+    let flows_done = told.iter().filter(|t| t.done).count();
+    let mut lines = vec![
+        String::new(),
+        "the two seed flows, live on the same server:".to_owned(),
+    ];
+    for t in &told {
+        lines.push(format!("  {}:", t.title));
+        lines.push(format!("    {}", t.steps));
+    }
+    lines.push(String::new());
+    let cases_said = if summary.all_passed() {
+        format!("all {} cases passed", summary.total)
+    } else {
+        format!(
+            "{}/{} cases passed ({} failed, {} unsupported, {} errors)",
+            summary.passed, summary.total, summary.failed, summary.unsupported, summary.errors
+        )
+    };
+    let flows_said = match flows_done {
+        2 => "both seed flows went through".to_owned(),
+        n => format!("{n} of 2 seed flows went through"),
+    };
+    let elapsed: std::time::Duration = results.iter().map(|r| r.duration).sum();
+    let table_said = match &report_file {
+        Some(path) => format!("full table: {}", path.display()),
+        None => "full table above".to_owned(),
+    };
+    lines.push(format!(
+        "{cases_said} in {}; {flows_said}",
+        themes::duration(elapsed)
+    ));
+    lines.push(table_said);
+    write_lines(lines)?;
+    Ok(summary.all_passed() && flows_done == told.len())
+}
+
+/// `demo-report.txt` in the data directory (next to `tokenrig.db`, which
+/// the demo leaves alone), or in the current directory where there is
+/// none.
+fn default_report() -> Result<PathBuf, CliError> {
+    match default_data_dir() {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).failed(format!("cannot create {}", dir.display()))?;
+            Ok(dir.join("demo-report.txt"))
+        }
+        None => Ok(PathBuf::from("tokenrig-demo-report.txt")),
+    }
 }
