@@ -40,7 +40,7 @@ pub struct DemoArgs {
     /// $XDG_DATA_HOME/tokenrig or ~/.local/share/tokenrig]
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
-    /// Print the full table on the terminal instead (and to --report only if given)
+    /// Print the full table on the terminal instead of filing it (filed too if --report is given)
     #[arg(long, short)]
     verbose: bool,
     /// Show a C100 and a drifting C200 on a virtual clock instead
