@@ -42,7 +42,7 @@ enum Command {
     /// Compute HOTP (RFC 4226) and TOTP (RFC 6238) codes from a key.
     #[command(subcommand)]
     Otp(otp::OtpCommand),
-    /// End to end: serve on a temporary SQLite store, run the conformance suite over HTTP.
+    /// End to end: serve on a temporary SQLite store, run the conformance suite and the two seed flows over HTTP.
     Demo(demo::DemoArgs),
     /// Import token inventories (PSKC, CSV, otpauth URIs): all files or nothing.
     Import(import::ImportArgs),
