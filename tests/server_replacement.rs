@@ -6,105 +6,15 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::{Value, json};
+use support::fleet::*;
 use support::server::Server;
-use tokenrig::clock::{Clock, SystemClock};
-use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey, TimeStep, TotpParams};
-
-const PASSWORD: &str = "correct horse battery staple";
-/// fixtures/inventory/fleet.csv, plus two more event tokens.
-const EXTRA: &str = "serial,kind,key,digits,step\n\
-    1000000000222,c100,3132333435363738393031323334353637383930,6,\n";
-
-struct Token {
-    serial: &'static str,
-    key: &'static str,
-}
-
-const C100_A: Token = Token {
-    serial: "1909107966482",
-    key: "e0573ff0cea6f5aae891e353ef23448b21b20902",
-};
-const C100_B: Token = Token {
-    serial: "1909107966483",
-    key: "2c65bbef7988fb0c479b55008337588b34871680",
-};
-const C200_A: Token = Token {
-    serial: "2630489071652",
-    key: "fb629f61551d47bd9593f765f309d18821e1b546",
-};
-const C200_B: Token = Token {
-    serial: "2630489071653",
-    key: "dc55c6e330a6830400cf3683ba9442711f4af993",
-};
-const USB: Token = Token {
-    serial: "1326479416877",
-    key: "4607679ff7faa95fee8bf366843e1b7596c99099",
-};
-const EXTRA_C100: Token = Token {
-    serial: "1000000000222",
-    key: "3132333435363738393031323334353637383930",
-};
-
-impl Token {
-    fn key(&self) -> OtpKey {
-        OtpKey::new(
-            Algorithm::Sha1,
-            &SecretKey::from_hex(self.key).expect("hex"),
-        )
-    }
-
-    fn hotp(&self, counter: u64) -> String {
-        self.key().hotp(counter, Digits::SIX).to_string()
-    }
-
-    /// The code a 60 s token shows now.
-    fn totp_now(&self) -> String {
-        let params = TotpParams {
-            step: TimeStep::from_secs(60).expect("60 s"),
-            t0: 0,
-        };
-        self.key()
-            .totp(SystemClock.now().as_secs(), params, Digits::SIX)
-            .expect("after T0")
-            .to_string()
-    }
-}
-
-struct Person {
-    user: &'static str,
-    phone: &'static str,
-    user_code: &'static str,
-}
-
-const ANNA: Person = Person {
-    user: "RSSMRA85T10A562S",
-    phone: "+393331234567",
-    user_code: "CARDANNA1",
-};
-const BRUNO: Person = Person {
-    user: "BNCGVN80A01H501J",
-    phone: "+393337654321",
-    user_code: "CARDBRUNO",
-};
-const CARLA: Person = Person {
-    user: "VRDLCU90A41F205P",
-    phone: "+393339999999",
-    user_code: "CARDCARLA",
-};
-
-fn json_bytes(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(value).expect("json")
-}
 
 /// A server with the fleet, and each person holding one active device.
 fn server(dir: &tempfile::TempDir) -> Server {
     let db = format!("sqlite:{}", dir.path().join("replace.db").display());
     let server = Server::start(&db);
-    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory/fleet.csv");
-    assert_eq!(server.import(&fleet).0, 201);
+    import_fleet(&server);
     let (status, body) = server.as_admin(
         "POST",
         "/v1/admin/import",
@@ -112,41 +22,14 @@ fn server(dir: &tempfile::TempDir) -> Server {
     );
     assert_eq!(status, 201, "{body}");
     for (person, device) in [(&ANNA, &C100_A), (&BRUNO, &C200_A), (&CARLA, &EXTRA_C100)] {
-        let user = json!({"username": person.user, "phone": person.phone,
-            "user_code": person.user_code, "password": PASSWORD});
-        let (status, body) = server.as_admin(
-            "POST",
-            "/v1/admin/users",
-            Some(("application/json", &json_bytes(&user))),
-        );
-        assert_eq!(status, 201, "{body}");
-        let (status, body) = server.as_admin(
-            "POST",
-            &format!("/v1/admin/users/{}/devices", person.user),
-            Some((
-                "application/json",
-                &json_bytes(&json!({"serial": device.serial})),
-            )),
-        );
-        assert_eq!(status, 201, "{body}");
+        add_user(&server, person, device);
     }
     server
 }
 
 /// The newest SMS code sent to `phone`, from the admin outbox.
 fn sms_code(server: &Server, phone: &str) -> String {
-    let (status, messages) = server.as_admin(
-        "GET",
-        &format!("/v1/admin/sms-outbox?phone={}", phone.replace('+', "%2B")),
-        None,
-    );
-    assert_eq!(status, 200, "{messages}");
-    let last = messages
-        .as_array()
-        .expect("array")
-        .last()
-        .expect("a message")
-        .clone();
+    let last = outbox(server, phone).pop().expect("a message");
     assert_eq!(last["phone"], phone);
     let code = last["code"].as_str().expect("code").to_owned();
     assert!(last["text"].as_str().expect("text").contains(&code));
@@ -158,11 +41,7 @@ fn step(server: &Server, id: &str, name: &str, body: Value) -> (u16, Value) {
 }
 
 fn start(server: &Server, person: &Person, old: &Token) -> String {
-    let (status, body) = server.post(
-        "/v1/replacements",
-        &json!({"user": person.user, "password": PASSWORD, "old_serial": old.serial}),
-    );
-    assert_eq!(status, 201, "{body}");
+    let body = start_replacement(server, person, old);
     assert_eq!(body["sms_sent"], "sent", "the outbox is the destination");
     body["id"].as_str().expect("id").to_owned()
 }

@@ -13,75 +13,18 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::fleet::*;
 use support::server::Server;
-use tokenrig::otp::{Algorithm, Digits, OtpKey, SecretKey};
 
-const PASSWORD: &str = "correct horse battery staple";
 /// How long a test waits for the dispatcher before it fails: past a
 /// claim left by a killed server (timeout + 5 s) with room to spare.
 const DEADLINE: Duration = Duration::from_secs(30);
-/// One more event token, imported while the webhook hangs.
-const EXTRA: &str = "serial,kind,key,digits,step\n\
-    1000000000222,c100,3132333435363738393031323334353637383930,6,\n";
-
-struct Token {
-    serial: &'static str,
-    key: &'static str,
-}
-
-const C100_A: Token = Token {
-    serial: "1909107966482",
-    key: "e0573ff0cea6f5aae891e353ef23448b21b20902",
-};
-const C200_A: Token = Token {
-    serial: "2630489071652",
-    key: "fb629f61551d47bd9593f765f309d18821e1b546",
-};
-const EXTRA_C100: Token = Token {
-    serial: "1000000000222",
-    key: "3132333435363738393031323334353637383930",
-};
-
-impl Token {
-    fn hotp(&self, counter: u64) -> String {
-        OtpKey::new(
-            Algorithm::Sha1,
-            &SecretKey::from_hex(self.key).expect("hex"),
-        )
-        .hotp(counter, Digits::SIX)
-        .to_string()
-    }
-}
-
-struct Person {
-    user: &'static str,
-    phone: &'static str,
-    user_code: &'static str,
-}
-
-const ANNA: Person = Person {
-    user: "RSSMRA85T10A562S",
-    phone: "+393331234567",
-    user_code: "CARDANNA1",
-};
-const BRUNO: Person = Person {
-    user: "BNCGVN80A01H501J",
-    phone: "+393337654321",
-    user_code: "CARDBRUNO",
-};
-const CARLA: Person = Person {
-    user: "VRDLCU90A41F205P",
-    phone: "+393339999999",
-    user_code: "CARDCARLA",
-};
-
 /// A webhook that accepts every connection and never answers: each
 /// delivery try hangs until the server's `--sms-timeout`.
 struct HungWebhook {
@@ -202,10 +145,6 @@ fn wait_for<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn json_bytes(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(value).expect("json")
-}
-
 fn db_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite:{}", dir.path().join("sms.db").display())
 }
@@ -219,55 +158,18 @@ fn serve(db: &str, webhook: &str, timeout: &str) -> Server {
     )
 }
 
-fn add_user(server: &Server, person: &Person, device: &Token) {
-    let user = json!({"username": person.user, "phone": person.phone,
-        "user_code": person.user_code, "password": PASSWORD});
-    let (status, body) = server.as_admin(
-        "POST",
-        "/v1/admin/users",
-        Some(("application/json", &json_bytes(&user))),
-    );
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = server.as_admin(
-        "POST",
-        &format!("/v1/admin/users/{}/devices", person.user),
-        Some((
-            "application/json",
-            &json_bytes(&json!({"serial": device.serial})),
-        )),
-    );
-    assert_eq!(status, 201, "{body}");
-}
-
 /// The fleet, Anna holding the first C100.
 fn set_up(server: &Server) {
-    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory/fleet.csv");
-    let (status, body) = server.import(&fleet);
-    assert_eq!(status, 201, "{body}");
+    import_fleet(server);
     add_user(server, &ANNA, &C100_A);
 }
 
 /// Starts a replacement; the SMS is queued for the dispatcher. Returns
 /// the attempt id.
 fn start(server: &Server, person: &Person, old: &Token) -> String {
-    let (status, body) = server.post(
-        "/v1/replacements",
-        &json!({"user": person.user, "password": PASSWORD, "old_serial": old.serial}),
-    );
-    assert_eq!(status, 201, "{body}");
+    let body = start_replacement(server, person, old);
     assert_eq!(body["sms_sent"], "queued", "{body}");
     body["id"].as_str().expect("id").to_owned()
-}
-
-/// The outbox's messages to `phone`, oldest first.
-fn outbox(server: &Server, phone: &str) -> Vec<Value> {
-    let (status, messages) = server.as_admin(
-        "GET",
-        &format!("/v1/admin/sms-outbox?phone={}", phone.replace('+', "%2B")),
-        None,
-    );
-    assert_eq!(status, 200, "{messages}");
-    messages.as_array().expect("array").clone()
 }
 
 /// The one message to `phone`.

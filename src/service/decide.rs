@@ -149,6 +149,8 @@ impl Service {
                 outcome: AuditOutcome::Done,
                 reason: None,
             };
+            // The store writes only the states and the audit row; the
+            // outcome of an admin change is never read.
             let change = Decision {
                 outcome: Outcome::Accepted {
                     matched: token.state.next_counter,

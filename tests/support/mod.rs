@@ -5,6 +5,7 @@
 use std::env;
 use std::path::PathBuf;
 
+pub mod fleet;
 pub mod postgres;
 pub mod privacyidea;
 pub mod server;
