@@ -581,3 +581,106 @@ fn files_written_by_python_pskc_import_and_give_oathtool_codes() {
         );
     }
 }
+
+#[test]
+fn vendor_serials_and_privacyideas_oath_csv_import_and_give_oathtool_codes() {
+    // Serials outside the 13-digit layout (fixtures/inventory/odd-serials.csv)
+    // and privacyIDEA's headerless OATH CSV, its defaults and its
+    // key-length rule for the hash (fixtures/inventory/privacyidea-oath.csv).
+    let Some(oathtool_bin) = support::require_tool("oathtool", "oathtool") else {
+        return;
+    };
+    let rig = Rig::new();
+    let odd = fixture("odd-serials.csv");
+    let oath = fixture("privacyidea-oath.csv");
+    assert_eq!(
+        rig.ok(
+            &["import"],
+            &[odd.to_str().expect("utf-8"), oath.to_str().expect("utf-8")]
+        ),
+        "imported 9 tokens\n"
+    );
+    let listed = rig.ok(&["tokens"], &[]);
+    for serial in [
+        "987654321",
+        "ZZ9000000001",
+        "306EUO4-00954",
+        "TOTP-60-SHA256",
+    ] {
+        assert!(listed.contains(serial), "{listed}");
+    }
+    let time = "1700000000";
+    let at = format!("@{time}");
+    let rfc_key = "3132333435363738393031323334353637383930";
+    let cases: [(&str, Vec<&str>, &[&str]); 6] = [
+        ("987654321", vec!["--hotp", "-c", "0", rfc_key], &[]),
+        (
+            "306EUO4-00954",
+            vec![
+                "--hotp",
+                "-d",
+                "8",
+                "-c",
+                "2",
+                "fb629f61551d47bd9593f765f309d18821e1b546",
+            ],
+            &[],
+        ),
+        (
+            "ZZ9000000001",
+            vec![
+                "--totp",
+                "-s",
+                "30",
+                "-N",
+                &at,
+                "e0573ff0cea6f5aae891e353ef23448b21b20902",
+            ],
+            &["--time", time],
+        ),
+        (
+            "OATH0002B",
+            vec![
+                "--hotp",
+                "-d",
+                "8",
+                "-c",
+                "17",
+                "e0573ff0cea6f5aae891e353ef23448b21b20902",
+            ],
+            &[],
+        ),
+        (
+            "TOTP-30",
+            vec![
+                "--totp",
+                "-s",
+                "30",
+                "-N",
+                &at,
+                "fb629f61551d47bd9593f765f309d18821e1b546",
+            ],
+            &["--time", time],
+        ),
+        (
+            "TOTP-60-SHA256",
+            vec![
+                "--totp=SHA256",
+                "-s",
+                "60",
+                "-N",
+                &at,
+                "3132333435363738393031323334353637383930313233343536373839303132",
+            ],
+            &["--time", time],
+        ),
+    ];
+    for (serial, args, extra) in cases {
+        let code = oathtool(&oathtool_bin, &args);
+        assert_eq!(
+            rig.check(serial, &code, extra),
+            (0, "accepted\n".to_owned()),
+            "{serial}"
+        );
+    }
+}

@@ -82,9 +82,9 @@ fn bad_input_and_missing_tokens_are_one_line_errors() {
             "tokenrig: error: no HID token with serial 1999999999999 (hidapi, vendor 1209 product 0001)",
         ),
         (
-            &["devices", "press", "--hid", "12"],
+            &["devices", "press", "--hid", "12 3"],
             2,
-            "tokenrig: error: --hid: serial has 2 digits, expected 13",
+            "tokenrig: error: --hid: serial has a space, a control or a non-ASCII character at position 3 (serials are printable ASCII)",
         ),
         (
             &[

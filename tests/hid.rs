@@ -42,9 +42,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn usb(counter: u64) -> UsbToken {
     let serial = Serial::parse(SERIAL).unwrap();
-    UsbToken::new(serial, SecretKey::new(RFC4226_KEY.to_vec()))
-        .unwrap()
-        .with_counter(counter)
+    UsbToken::new(serial, SecretKey::new(RFC4226_KEY.to_vec())).with_counter(counter)
 }
 
 #[test]

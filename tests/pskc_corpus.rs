@@ -48,7 +48,7 @@ const REFUSALS: &[(&str, &str)] = &[
     ),
     (
         "several-keys-per-device.pskc",
-        "KeyPackage 2 at line 23 (serial 2630489071652, Key Id 2630489071652): holds 2 Keys: \
+        "KeyPackage 2 at line 23 (serial 306EUO4-00954, Key Id 306EUO4-00954): holds 2 Keys: \
          tokenrig imports one Key per KeyPackage (one token per device)",
     ),
     (
@@ -251,12 +251,12 @@ fn every_corpus_file_imports_with_oathtool_codes_or_is_refused_exactly() {
             );
             assert_eq!(store.accepts("1909107966482", &c100, &[]), "accepted\n");
             assert_eq!(
-                store.accepts("2630489071652", &c200, &["--time", TIME]),
+                store.accepts("306EUO4-00954", &c200, &["--time", TIME]),
                 "accepted\n",
                 "{}",
                 row.file
             );
-            assert_eq!(store.accepts("1326479416877", &usb, &[]), "accepted\n");
+            assert_eq!(store.accepts("987654321", &usb, &[]), "accepted\n");
             imported += 1;
         } else {
             let (_, expected) = REFUSALS

@@ -6,6 +6,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use serde_json::{Value, json};
 use support::fleet::*;
 use support::server::Server;
@@ -245,4 +247,90 @@ fn a_c200_replaced_with_one_otp_and_a_c100_by_a_usb_token_with_two() {
             "{statuses:?}"
         );
     }
+}
+
+/// `serve --serial-layout any`: a new device's serial may be vendor text,
+/// and a C200 whose serial starts with 1 replaces a C200 with one OTP, as
+/// the inventory, not the serial, gives the kind.
+#[test]
+fn under_serial_layout_any_the_inventory_gives_the_kind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("any.db").display());
+    let server = Server::start_full(
+        &db,
+        &["--serial-layout", "any"],
+        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
+    );
+    import_fleet(&server);
+    let odd = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory/odd-serials.csv");
+    let (status, body) = server.import(&odd);
+    assert_eq!(status, 201, "{body}");
+    add_user(&server, &ANNA, &C100_A);
+    add_user(&server, &BRUNO, &C200_A);
+
+    // A C100 with RFC 6030's serial, its key RFC 4226's.
+    let rfc = Token {
+        serial: "987654321",
+        key: "3132333435363738393031323334353637383930",
+    };
+    let id = start(&server, &ANNA, &C100_A);
+    let code = sms_code(&server, ANNA.phone);
+    assert_eq!(step(&server, &id, "sms-code", json!({"code": code})).0, 200);
+    let (status, body) = step(&server, &id, "device", json!({"serial": rfc.serial}));
+    assert_eq!((status, body), (200, json!({"otps_required": 2})));
+    let (status, body) = step(
+        &server,
+        &id,
+        "otps",
+        json!({"otps": [rfc.hotp(0), rfc.hotp(1)]}),
+    );
+    assert_eq!(
+        (status, body["new_serial"].clone()),
+        (200, json!(rfc.serial)),
+        "{body}"
+    );
+    assert_eq!(validate(&server, rfc.serial, &rfc.hotp(2)), "ok");
+
+    let event_prefixed = Token {
+        serial: "1630489071652",
+        key: "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567",
+    };
+    let id = start(&server, &BRUNO, &C200_A);
+    let code = sms_code(&server, BRUNO.phone);
+    assert_eq!(step(&server, &id, "sms-code", json!({"code": code})).0, 200);
+    let (status, body) = step(
+        &server,
+        &id,
+        "device",
+        json!({"serial": event_prefixed.serial}),
+    );
+    assert_eq!((status, body), (200, json!({"otps_required": 1})));
+    let (status, body) = step(
+        &server,
+        &id,
+        "otps",
+        json!({"otps": [event_prefixed.totp_now()]}),
+    );
+    assert_eq!(
+        (status, body["new_serial"].clone()),
+        (200, json!(event_prefixed.serial)),
+        "{body}"
+    );
+
+    // A serial no inventory can hold is still refused, with the rule.
+    let id = start(
+        &server,
+        &ANNA,
+        &Token {
+            serial: rfc.serial,
+            key: rfc.key,
+        },
+    );
+    let code = sms_code(&server, ANNA.phone);
+    assert_eq!(step(&server, &id, "sms-code", json!({"code": code})).0, 200);
+    refused(
+        step(&server, &id, "device", json!({"serial": "ZZ 9"})),
+        422,
+        "malformed_serial",
+    );
 }

@@ -69,7 +69,7 @@ impl Member {
     /// The `index`-th event token of model `M` in fleet `seed`.
     fn event<M: EventModel>(seed: u64, index: u64, key: SecretKey) -> Result<Member, FleetError> {
         let serial = keygen::serial_from_seed(M::MODEL, seed, index);
-        let token = EventToken::<M>::new(serial, key.clone())?;
+        let token = EventToken::<M>::new(serial, key.clone());
         Ok(Member {
             key,
             drift: Drift::ZERO,
@@ -126,7 +126,7 @@ impl Fleet {
             let drift = Drift::from_ppm(drifts.random_range(-max..=max))?;
             let quartz = DriftingClock::new(Arc::new(clock.clone()), drift, ClockOffset::ZERO);
             let serial = keygen::serial_from_seed(Model::C200, spec.seed, i);
-            let token = C200::new(serial, key.clone(), quartz)?.with_step(spec.c200_step)?;
+            let token = C200::new(serial, key.clone(), quartz).with_step(spec.c200_step)?;
             members.push(Member {
                 key,
                 drift,

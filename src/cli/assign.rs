@@ -14,7 +14,7 @@ pub struct AssignArgs {
     /// The user's tax code
     #[arg(long, value_name = "CF", value_parser = TaxCode::parse)]
     user: TaxCode,
-    /// The token's 13-digit serial
+    /// The token's serial, as the inventory has it
     #[arg(long, value_name = "S", value_parser = Serial::parse)]
     serial: Serial,
 }

@@ -44,7 +44,7 @@ pub struct ListArgs {
 pub struct PressArgs {
     #[command(flatten)]
     backends: HidArgs,
-    /// The HID token with this USB serial number (the 13-digit serial)
+    /// The HID token with this USB serial number (the token's serial)
     #[arg(long, value_name = "SERIAL")]
     hid: Option<String>,
     /// The token on this serial line (a tty, or tokenrig-sim's pseudo-terminal)
@@ -81,7 +81,7 @@ fn backends(hid: &HidArgs) -> Result<Vec<Box<dyn HidBackend>>, CliError> {
             .ok_or_else(|| CliError::Usage("--virtual-usb: expected SERIAL=HEXKEY".to_owned()))?;
         let serial = Serial::parse(serial).input("--virtual-usb")?;
         let key = args::key(key, false).input("--virtual-usb")?;
-        let token = UsbToken::new(serial, key).input("--virtual-usb")?;
+        let token = UsbToken::new(serial, key);
         virtual_hid.plug(token);
     }
     let mut found: Vec<Box<dyn HidBackend>> = Vec::new();

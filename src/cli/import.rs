@@ -14,7 +14,7 @@ use super::{CliError, Context, write_lines};
 pub struct ImportArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// Inventory files: PSKC (RFC 6030), CSV or otpauth:// URIs, detected per file
+    /// Inventory files: PSKC (RFC 6030), CSV (ours, with a header, or privacyIDEA's OATH CSV) or otpauth:// URIs, detected per file; any serial of 1–40 printable ASCII characters
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
     /// Pre-shared key of encrypted PSKC files, hex (as long as the file's algorithm needs)

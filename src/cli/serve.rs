@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use tokenrig::device::SerialLayout;
 use tokenrig::server::{self, ServeConfig, SmsDelivery};
 use tokenrig::service::Retry;
 use tokenrig::sms::Webhook;
@@ -65,6 +66,14 @@ pub struct ServeArgs {
     /// 512-job batches each), workers × 64 on PostgreSQL]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     queue_depth: Option<u32>,
+    /// Which serials a user may type as the new device of a replacement:
+    /// `provider`, the seed provider's 13 digits whose first tells the
+    /// kind (1 event, 2 time), checked against the inventory's model; or
+    /// `any`, where the inventory alone says the kind. Imports, validation
+    /// and the admin API take any serial (1–40 printable ASCII characters)
+    /// either way
+    #[arg(long, value_name = "LAYOUT", default_value_t = SerialLayout::Provider)]
+    serial_layout: SerialLayout,
 }
 
 pub fn run(a: ServeArgs) -> Result<(), CliError> {
@@ -84,7 +93,10 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     let state = server::open(ServeConfig {
         db_url: a.db.url()?,
         secret: SecretSource::Default,
-        policy: Policy::default(),
+        policy: Policy {
+            serial_layout: a.serial_layout,
+            ..Policy::default()
+        },
         admin_token,
         fast_workers: a.workers.map(usize::from),
         queue_depth: a.queue_depth.map(|n| n as usize),

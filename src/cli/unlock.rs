@@ -11,7 +11,7 @@ use super::{CliError, write_lines};
 pub struct UnlockArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// The token's 13-digit serial
+    /// The token's serial, as the inventory has it
     #[arg(long, value_name = "S", value_parser = Serial::parse)]
     serial: Serial,
 }

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use super::plan::{self, LATENESS, Schedule};
 use super::scenario::{
-    By, Case, CodeChoice, DeviceSpec, Expect, Kind, Pair, PasswordChoice, SmsChoice, Step,
-    Transport,
+    By, Case, CodeChoice, DeviceSpec, Expect, Kind, Pair, PasswordChoice, SerialStyle, SmsChoice,
+    Step, Transport,
 };
 use super::target::{
     ClockControl, Started, Subject, Target, TargetError, TokenSpec, UserSpec, Verdict,
@@ -358,6 +358,19 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// A fleet serial (the provider layout) reshaped to `style`, keeping its
+/// 12-digit body so it stays unique per run.
+fn styled(style: SerialStyle, serial: Serial) -> Serial {
+    let body = &serial.as_str()[1..];
+    let text = match style {
+        SerialStyle::Provider => return serial,
+        SerialStyle::OtherFamily if serial.as_str().starts_with('1') => format!("2{body}"),
+        SerialStyle::OtherFamily => format!("1{body}"),
+        SerialStyle::Text => format!("ZZ{body}"),
+    };
+    Serial::parse(&text).expect("printable ASCII of at most 14 characters")
+}
+
 fn model(kind: Kind) -> Model {
     match kind {
         Kind::C100 => Model::C100,
@@ -393,7 +406,6 @@ fn build_device(
         Kind::C100 => (
             Box::new(Virtual::new(
                 C100::new(serial, key)
-                    .map_err(scenario)?
                     .with_digits(digits)
                     .with_counter(spec.counter),
             )),
@@ -401,7 +413,6 @@ fn build_device(
         ),
         Kind::Usb => {
             let token = UsbToken::new(serial, key)
-                .map_err(scenario)?
                 .with_digits(digits)
                 .with_counter(spec.counter);
             let device: Box<dyn transport::Device> = match spec.transport {
@@ -431,7 +442,6 @@ fn build_device(
             // token's codes from its key and quartz (`time_code`), so other
             // TOTP shapes work as well.
             let fob = C200::new(serial, key, quartz.clone())
-                .map_err(scenario)?
                 .with_step(step)
                 .map_err(scenario)?;
             (
@@ -505,7 +515,10 @@ impl<'t> CaseRun<'t> {
         let mut tokens = Vec::with_capacity(case.devices.len());
         for (i, (name, spec)) in case.devices.iter().enumerate() {
             let i = i as u64;
-            let serial = keygen::serial_from_seed(model(spec.kind), identity, i);
+            let serial = styled(
+                spec.serial,
+                keygen::serial_from_seed(model(spec.kind), identity, i),
+            );
             let key = match &spec.key {
                 Some(hex) => SecretKey::from_hex(hex)
                     .map_err(|e| Stop::Scenario(format!("devices.{name}.key: {e}")))?,

@@ -97,6 +97,24 @@ pub struct DeviceSpec {
     /// How the harness reaches the device.
     #[serde(default)]
     pub transport: Transport,
+    /// What its serial looks like (always unique per run).
+    #[serde(default)]
+    pub serial: SerialStyle,
+}
+
+/// The shape of a device's serial. A verifier takes any serial; only a
+/// deployment under the provider layout reads a kind into one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SerialStyle {
+    /// The provider layout: 13 digits, `1` event, `2` time.
+    #[default]
+    Provider,
+    /// The provider layout with the other family's prefix: an event token
+    /// whose serial starts with `2`, a time token's with `1`.
+    OtherFamily,
+    /// Vendor text outside the layout, e.g. `ZZ000133508267`.
+    Text,
 }
 
 fn default_digits() -> u8 {

@@ -87,7 +87,7 @@ pub const REASONS: &[ReasonCode] = &[
     ),
     tested(
         "malformed_serial",
-        "replacement: the new serial is not a serial",
+        "replacement: the new serial is not a serial (1–40 printable ASCII characters), or not 13 digits starting 1 or 2 under the provider layout",
     ),
     tested("unknown_serial", "the serial is not in the inventory"),
     tested(
@@ -100,7 +100,7 @@ pub const REASONS: &[ReasonCode] = &[
     ),
     tested(
         "wrong_family",
-        "replacement: the serial's prefix names the other family than its inventory model",
+        "replacement, under the provider layout: the serial's prefix names the other family than its inventory model",
     ),
     tested(
         "wrong_otp_count",
@@ -174,8 +174,8 @@ mod tests {
     fn one_of_each() -> Vec<Reason> {
         let serial = Serial::parse("1000133508267").expect("serial");
         let error = Code::parse("12a", Digits::SIX).expect_err("malformed");
-        let mismatch = Serial::parse_for(crate::device::Model::C200, "1000133508267")
-            .map(|_| ())
+        let mismatch = crate::device::SerialLayout::Provider
+            .check_model(serial, crate::device::Model::C200)
             .expect_err("family");
         let mismatch = match mismatch {
             crate::device::SerialError::FamilyMismatch(m) => m,

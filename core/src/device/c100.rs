@@ -19,7 +19,7 @@ pub type C100 = EventToken<C100Fob>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::{DeviceError, Serial, Token};
+    use crate::device::{DeviceError, Family, Serial, Token};
     use crate::otp::{Digits, SecretKey};
     use proptest::prelude::*;
 
@@ -29,7 +29,7 @@ mod tests {
 
     fn fob() -> C100 {
         let serial = Serial::parse("1000133508267").expect("vendor serial");
-        C100::new(serial, rfc4226_key()).expect("event serial")
+        C100::new(serial, rfc4226_key())
     }
 
     #[test]
@@ -67,13 +67,15 @@ mod tests {
     }
 
     #[test]
-    fn a_time_serial_is_refused() {
-        let serial = Serial::parse("2600124809778").expect("vendor serial");
-        let err = C100::new(serial, rfc4226_key()).expect_err("wrong family");
-        assert_eq!(
-            err.to_string(),
-            "serial 2600124809778 starts with 2 (time token) but a c100 is an event token"
-        );
+    fn the_model_not_the_serial_makes_it_an_event_token() {
+        // A time-layout serial and a free-text one: a C100 either way.
+        for s in ["2600124809778", "ZZ9000000001"] {
+            let mut fob = C100::new(Serial::parse(s).expect("serial"), rfc4226_key());
+            assert_eq!(fob.serial().as_str(), s);
+            assert_eq!(fob.family(), Family::Event);
+            // RFC 4226 Appendix D, counter 0.
+            assert_eq!(fob.press().expect("a code").to_string(), "755224");
+        }
     }
 
     #[test]

@@ -3,12 +3,10 @@
 
 use crate::otp::TimeStep;
 
-use super::serial::{FamilyMismatch, Serial};
+use super::serial::Serial;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    #[error(transparent)]
-    WrongFamily(#[from] FamilyMismatch),
     #[error("token {serial} has shown the code for its last counter value and can show no more")]
     CounterExhausted { serial: Serial },
     #[error("a c200 uses a 30s or 60s time step, not {step}")]

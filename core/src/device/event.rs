@@ -68,7 +68,7 @@ pub trait EventModel: Send + Sync + 'static {
     const MODEL: Model;
 }
 
-/// An event token of model `M`: a serial of the event family and an HOTP
+/// An event token of model `M`: a serial and an HOTP
 /// counter that only moves forward. Use the aliases [`C100`](super::C100)
 /// and [`UsbToken`](super::UsbToken).
 pub struct EventToken<M: EventModel> {
@@ -78,14 +78,12 @@ pub struct EventToken<M: EventModel> {
 }
 
 impl<M: EventModel> EventToken<M> {
-    /// Refuses a time-token serial: event serials start with `1`.
-    pub fn new(serial: Serial, key: SecretKey) -> Result<Self, DeviceError> {
-        serial.check_model(M::MODEL)?;
-        Ok(EventToken {
+    pub fn new(serial: Serial, key: SecretKey) -> Self {
+        EventToken {
             serial,
             core: EventCore::new(&key),
             model: PhantomData,
-        })
+        }
     }
 
     pub fn with_digits(mut self, digits: Digits) -> Self {

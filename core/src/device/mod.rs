@@ -8,12 +8,13 @@
 //! - [`UsbToken`]: the USB OTP token, event-based like the C100 (a touch types
 //!   the next HOTP code as a keyboard would). Its HID side lives elsewhere.
 //!
-//! Serial numbers are 13 ASCII digits, printed on the back of the token, and
-//! the first digit tells the family: `1` event (HOTP), `2` time (TOTP), e.g.
-//! `1000133508267` and `2600124809778`. The USB token, being event-based,
-//! uses the event layout (13 digits starting with `1`): the serial tells the
-//! family, not the model, so which model a serial belongs to is recorded in
-//! the inventory, and a C100 and a USB token can never be told apart by serial.
+//! A serial is printed on the back of each token and is whatever the
+//! inventory says (printable ASCII, see [`Serial`]); which model it belongs
+//! to is recorded in the inventory. The seed provider's fobs also follow a
+//! layout, [`SerialLayout::Provider`]: 13 digits whose first tells the
+//! family, `1` event (HOTP), `2` time (TOTP), e.g. `1000133508267` and
+//! `2600124809778`. The USB token, being event-based, uses the event layout,
+//! so even there a C100 and a USB token can never be told apart by serial.
 //!
 //! Models take time from a [`Clock`](crate::clock::Clock) and do no I/O; the
 //! simulators and harness transports wrap them.
@@ -32,7 +33,9 @@ pub use c200::C200;
 pub use error::DeviceError;
 pub use event::{EventModel, EventToken};
 pub use model::{Family, Model, ModelError};
-pub use serial::{FamilyMismatch, SERIAL_LEN, Serial, SerialError};
+pub use serial::{
+    FamilyMismatch, PROVIDER_SERIAL_LEN, SERIAL_MAX_LEN, Serial, SerialError, SerialLayout,
+};
 pub use usb::{UsbKey, UsbToken};
 
 use std::fmt;

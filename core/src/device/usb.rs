@@ -30,7 +30,7 @@ mod tests {
     #[test]
     fn behaves_like_a_c100_with_its_own_model() {
         let serial = Serial::parse("1000133508267").expect("event serial");
-        let mut usb = UsbToken::new(serial, key()).expect("event serial");
+        let mut usb = UsbToken::new(serial, key());
         assert_eq!(usb.model(), Model::Usb);
         assert_eq!(usb.press().map(|c| c.to_string()), Ok("755224".to_owned()));
         assert_eq!(usb.counter(), Some(1));
@@ -40,19 +40,5 @@ mod tests {
             last.press(),
             Err(DeviceError::CounterExhausted { .. })
         ));
-    }
-
-    #[test]
-    fn a_time_serial_is_refused() {
-        let serial = Serial::parse("2600124809778").expect("time serial");
-        assert_eq!(
-            UsbToken::new(serial, key())
-                .map_err(|e| e.to_string())
-                .err(),
-            Some(
-                "serial 2600124809778 starts with 2 (time token) but a usb is an event token"
-                    .to_owned()
-            )
-        );
     }
 }

@@ -1,4 +1,6 @@
-//! CSV inventories: `serial,kind,key,digits,step[,algorithm,counter,t0]`.
+//! CSV inventories: `serial,kind,key,digits,step[,algorithm,counter,t0]`,
+//! or privacyIDEA's headerless OATH CSV (`oathcsv.rs`), told apart by the
+//! first line.
 //!
 //! The layout `tokenrig-sim fleet` prints: a header line naming the columns
 //! (any order, any case), then one token per line with `kind` `c100`, `c200`
@@ -18,6 +20,9 @@ const REQUIRED: [&str; 5] = ["serial", "kind", "key", "digits", "step"];
 const OPTIONAL: [&str; 3] = ["algorithm", "counter", "t0"];
 
 pub(super) fn parse(text: &str) -> Result<Vec<(Location, RawEntry)>, InventoryError> {
+    if super::oathcsv::looks_like(text) {
+        return super::oathcsv::parse(text);
+    }
     let mut reader = ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

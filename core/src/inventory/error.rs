@@ -161,6 +161,21 @@ pub enum EntryError {
     DuplicateParameter(&'static str),
     #[error(transparent)]
     Pskc(#[from] PskcError),
+    #[error("OATH CSV version {0} is not supported: expected 1 or 2")]
+    OathVersion(Quoted),
+    #[error(
+        "has {found} fields; privacyIDEA's OATH CSV has {} to {} ({}serial, key, type, otplen, counter or timeStep)",
+        .users + 2,
+        .users + 5,
+        if *.users > 0 { "username, resolver, realm, " } else { "" }
+    )]
+    OathFieldCount { found: usize, users: usize },
+    #[error("type {0}: tokenrig imports hotp and totp tokens")]
+    OathType(Quoted),
+    #[error(
+        "a {bytes}-byte key means HMAC-{hash} in privacyIDEA's OATH CSV, which tokenrig does not support"
+    )]
+    OathKeyHash { bytes: usize, hash: &'static str },
 }
 
 /// What is wrong with a CSV header. A header must name the columns

@@ -6,7 +6,9 @@
 //!   3DES-CBC with a checked ValueMAC; AES or Camellia key wrap) under a
 //!   pre-shared key or a PBKDF2 password.
 //! - `csv.rs`: `serial,kind,key,digits,step[,algorithm,counter,t0]`, as
-//!   `tokenrig-sim fleet` prints it.
+//!   `tokenrig-sim fleet` prints it; `oathcsv.rs`: privacyIDEA's headerless
+//!   OATH CSV (`serial, key, type, otplen, counter|timeStep`), the layout
+//!   other verifiers' exports meet. Both are the `csv` format.
 //! - `otpauth.rs`: `otpauth://` Key URIs, one per line.
 //!
 //! Parsing is pure (bytes in, entries out) and **all or nothing**: one bad
@@ -15,9 +17,9 @@
 //! so an import can never leave half a shipment in the store.
 //!
 //! # Kinds
-//! The model comes from what the file says explicitly, then is checked
-//! against the serial's first digit (`1` event, `2` time) by
-//! [`Serial::parse_for`]:
+//! The model comes from what the file says, never from the serial, which
+//! is free text ([`Serial`]; the provider layout's `1`/`2` prefix is a
+//! deployment policy the replacement flow applies, not an import rule):
 //! - CSV: the `kind` column (`c100`, `c200`, `usb`).
 //! - PSKC: the Key's `Algorithm` URI (`…:pskc:hotp` event, `…:pskc:totp`
 //!   time; without one, a `Counter` or a `TimeInterval`/`Time`). A
@@ -31,13 +33,13 @@
 //! C100.
 //!
 //! # Serials
-//! [`parse`] holds every serial to tokenrig's 13-digit layout. Files made to
-//! other layouts, such as RFC 6030's own examples (serial `987654321`), are
-//! read by [`parse_raw`], which keeps the serial as written: they parse and
-//! decrypt, and [`parse`] refuses them naming the serial and why.
+//! Any serial a file gives is kept as written, held only to [`Serial`]'s
+//! rule (1 to 40 printable ASCII characters, compared exactly), so RFC 6030's
+//! own examples (serial `987654321`) import unchanged.
 
 mod csv;
 mod error;
+mod oathcsv;
 mod otpauth;
 mod pskc;
 
@@ -57,7 +59,7 @@ pub use error::{
 /// One token of an inventory: what the verifier needs to check its codes.
 ///
 /// `S` is the serial: a validated [`Serial`] for entries from [`parse`], the
-/// string the file states for [`RawEntry`]. Either way the model's family
+/// string the file states for a [`RawEntry`] a parser yields. Either way the model's family
 /// matches the [`MovingFactor`] and the key is not empty. `Debug` shows the
 /// key's length only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +72,7 @@ pub struct InventoryEntry<S = Serial> {
     moving: MovingFactor,
 }
 
-/// An entry whose serial is kept as the file writes it (see [`parse_raw`]).
+/// An entry as a format's parser reads it, before its serial is checked.
 pub type RawEntry = InventoryEntry<String>;
 
 /// What moves a token from one code to the next, and where it starts.
@@ -190,10 +192,10 @@ impl<S> InventoryEntry<S> {
 }
 
 impl RawEntry {
-    /// Holds the entry to tokenrig's fleet: a 13-digit serial whose prefix
-    /// matches the model's family, and a C200 step of 30 or 60 s.
+    /// Holds the entry to tokenrig's fleet: a serial (any, see
+    /// [`Serial`]) and a C200 step of 30 or 60 s.
     fn validate(self) -> Result<InventoryEntry, EntryError> {
-        let serial = Serial::parse_for(self.model, &self.serial)?;
+        let serial = Serial::parse(&self.serial)?;
         if let MovingFactor::Time(params) = self.moving {
             let secs = params.step.as_secs();
             if secs != 30 && secs != 60 {
@@ -252,7 +254,8 @@ impl Format {
     }
 
     /// The format of a file, from its content when that is conclusive (an
-    /// XML start, an `otpauth://` first line, a CSV header naming `serial`),
+    /// XML start, an `otpauth://` first line, a CSV header naming `serial`,
+    /// a line in privacyIDEA's OATH CSV layout),
     /// else from its extension (`.xml`/`.pskc`, `.csv`, `.txt`/`.uri`).
     /// Content wins because vendors ship CSV as `.txt` as often as not.
     pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, InventoryError> {
@@ -304,7 +307,9 @@ impl Format {
         {
             return Some(Format::Csv);
         }
-        None
+        std::str::from_utf8(text)
+            .is_ok_and(oathcsv::looks_like)
+            .then_some(Format::Csv)
     }
 }
 
@@ -314,8 +319,8 @@ impl fmt::Display for Format {
     }
 }
 
-/// Reads an inventory and holds every entry to tokenrig's fleet (13-digit
-/// serials matching their model, C200 steps of 30 or 60 s). All or nothing:
+/// Reads an inventory and holds every entry to tokenrig's fleet (serials
+/// by [`Serial`]'s rule, C200 steps of 30 or 60 s). All or nothing:
 /// the first bad entry is the error and no entry is returned.
 ///
 /// `pskc_key` unlocks encrypted PSKC files; other formats ignore it.
@@ -331,20 +336,6 @@ pub fn parse(
                 .map_err(|why| InventoryError::Entry { at, why })
         })
         .collect()
-}
-
-/// Reads an inventory keeping each serial as the file writes it, for files
-/// made to another serial layout (RFC 6030's examples). Every other check of
-/// [`parse`] applies, all or nothing as well.
-pub fn parse_raw(
-    bytes: &[u8],
-    format: Format,
-    pskc_key: Option<&PskcKey>,
-) -> Result<Vec<RawEntry>, InventoryError> {
-    Ok(located(bytes, format, pskc_key)?
-        .into_iter()
-        .map(|(_, raw)| raw)
-        .collect())
 }
 
 /// The entries of a file with where each was found, checked for duplicate
@@ -522,13 +513,20 @@ mod tests {
     }
 
     #[test]
-    fn rfc_serials_parse_raw_and_are_refused_by_parse() {
+    fn rfc_serials_import_as_written() {
         let bytes = fixture("rfc6030-figure2.xml");
-        let raw = parse_raw(&bytes, Format::Pskc, None).unwrap();
-        assert_eq!(raw[0].serial(), "12345678");
+        let entries = parse(&bytes, Format::Pskc, None).unwrap();
+        assert_eq!(entries[0].serial().as_str(), "12345678");
+    }
+
+    #[test]
+    fn a_serial_outside_the_rule_names_its_entry() {
+        let text = "serial,kind,key,digits,step\nAB 12,c100,3132,6,\n";
         assert_eq!(
-            parse(&bytes, Format::Pskc, None).unwrap_err().to_string(),
-            "KeyPackage 1 at line 5 (Key Id 12345678): serial has 8 digits, expected 13"
+            parse(text.as_bytes(), Format::Csv, None)
+                .unwrap_err()
+                .to_string(),
+            "line 2: serial has a space, a control or a non-ASCII character at position 3 (serials are printable ASCII)"
         );
     }
 
@@ -547,10 +545,23 @@ mod tests {
     }
 
     #[test]
-    fn a_serial_prefix_must_match_the_kind() {
+    fn any_serial_imports_with_the_kind_the_file_gives() {
+        let text = fixture("odd-serials.csv");
+        let entries = parse(&text, Format::Csv, None).expect("odd serials import");
+        let got: Vec<(&str, Model)> = entries
+            .iter()
+            .map(|e| (e.serial().as_str(), e.model()))
+            .collect();
+        // The last one starts with 1, the event prefix, yet is a C200:
+        // only the provider layout reads a kind into a serial.
         assert_eq!(
-            err("invalid/prefix-mismatch.csv", Format::Csv),
-            "line 3: serial 1630489071652 starts with 1 (event token) but a c200 is a time token"
+            got,
+            [
+                ("987654321", Model::C100),
+                ("ZZ9000000001", Model::C200),
+                ("306EUO4-00954", Model::Usb),
+                ("1630489071652", Model::C200),
+            ]
         );
     }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::device::SerialLayout;
 use crate::otp::TimeStep;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -17,6 +18,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 /// | [`event_resync_window`](Self::event_resync_window) | 1,000 codes | privacyIDEA `SyncWindow` |
 /// | [`time_resync_span`](Self::time_resync_span) | ±24 h, in the token's steps | tokenrig (design brief) |
 /// | [`max_failures`](Self::max_failures) | 10 consecutive | privacyIDEA failcounter |
+/// | [`serial_layout`](Self::serial_layout) | the provider layout: 13 digits, `1` event, `2` time | the seed flows (`../shared/seeds/README.md`); `any` for other deployments |
 /// | [`replacement`](Self::replacement) | SMS code 5 min, 3 tries; attempt 15 min; new time token's OTP within ±10 steps | design brief; the attempt bound and the ±10 steps (field drift of 7–8 steps after years unused) are tokenrig's |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -36,6 +38,12 @@ pub struct Policy {
     pub time_resync_span: Duration,
     /// Consecutive failures that lock a token.
     pub max_failures: u32,
+    /// Which serials a user may type where the serial must tell the kind
+    /// (the replacement flow): under [`SerialLayout::Provider`] a typed
+    /// serial must be in the 13-digit layout and its prefix must match the
+    /// inventory's model. Imports, validation and admin commands take any
+    /// serial whatever the layout: there the inventory says the kind.
+    pub serial_layout: SerialLayout,
     pub replacement: ReplacementPolicy,
 }
 
@@ -64,6 +72,7 @@ impl Default for Policy {
             event_resync_window: 1_000,
             time_resync_span: DAY,
             max_failures: 10,
+            serial_layout: SerialLayout::Provider,
             replacement: ReplacementPolicy::default(),
         }
     }

@@ -20,7 +20,7 @@ fn c200(base: &VirtualClock, ppm: f64) -> C200 {
     let drift = Drift::from_ppm(ppm).expect("valid drift");
     let clock = DriftingClock::new(Arc::new(base.clone()), drift, ClockOffset::ZERO);
     let serial = Serial::parse("2600124809778").expect("vendor serial");
-    C200::new(serial, secret(), clock).expect("time serial")
+    C200::new(serial, secret(), clock)
 }
 
 #[test]
@@ -189,7 +189,7 @@ proptest! {
         let policy = Policy::default();
         let config = event_config();
         let serial = Serial::parse("1000133508267").expect("vendor serial");
-        let mut token = C100::new(serial, secret()).expect("event serial").with_counter(start);
+        let mut token = C100::new(serial, secret()).with_counter(start);
         let mut state = TokenState::event(start);
         let mut shown: Vec<(u64, Code)> = Vec::new();
         let mut ledger = Ledger::default();

@@ -175,8 +175,13 @@ impl Reason {
             Reason::WrongSmsCode => "The SMS code is not correct.",
             Reason::SmsCodeExpired => "The SMS code has expired. Start the replacement again.",
             Reason::SmsTriesExhausted => "Too many wrong SMS codes. Start the replacement again.",
+            Reason::MalformedSerial(
+                SerialError::NonDigit { .. }
+                | SerialError::WrongLength { .. }
+                | SerialError::UnknownPrefix { .. },
+            ) => "A serial number is the 13 digits printed on the back of the device.",
             Reason::MalformedSerial(_) => {
-                "A serial number is the 13 digits printed on the back of the device."
+                "Type the serial number exactly as printed on the back of the device."
             }
             Reason::UnknownSerial(_)
             | Reason::SerialAssigned(_)

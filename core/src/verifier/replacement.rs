@@ -20,7 +20,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::clock::UnixTime;
-use crate::device::{Family, Model, Serial};
+use crate::device::{Family, Model, Serial, SerialError};
 use crate::otp::Code;
 
 use super::policy::Policy;
@@ -286,7 +286,7 @@ impl Replacement {
         if this.state != ReplacementState::AwaitingSerial {
             return this.out_of_order(Stage::Serial);
         }
-        let serial = match Serial::parse(typed) {
+        let serial = match policy.serial_layout.parse(typed) {
             Ok(serial) => serial,
             Err(error) => return this.stay(Reason::MalformedSerial(error)),
         };
@@ -299,7 +299,11 @@ impl Replacement {
         if !facts.active {
             return this.stay(Reason::SerialInactive(serial));
         }
-        if let Err(mismatch) = serial.check_model(facts.model) {
+        // Parsed under this layout above: a family mismatch is the one
+        // refusal left.
+        if let Err(SerialError::FamilyMismatch(mismatch)) =
+            policy.serial_layout.check_model(serial, facts.model)
+        {
             return this.stay(Reason::WrongFamily(mismatch));
         }
         this.state = ReplacementState::AwaitingOtps {
@@ -385,6 +389,9 @@ impl Replacement {
 
     /// The checks every step starts with: the attempt is still open and
     /// not past its time. Each step then checks it is the one awaited.
+    /// The error is the step's whole answer, returned at once by the
+    /// caller, so it is not boxed to shrink a `Result` that never travels.
+    #[allow(clippy::result_large_err)]
     fn enter(mut self, policy: &Policy, now: UnixTime) -> Result<Self, Transition> {
         let stage = self.stage();
         if matches!(stage, Stage::Completed | Stage::Failed | Stage::Expired) {
@@ -449,6 +456,7 @@ fn within(since: UnixTime, validity: Duration, now: UnixTime) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::SerialLayout;
     use crate::otp::TimeStep;
     use crate::verifier::testkit::{
         STEP_60, at_step, event_code, event_config, time_code, time_config,
@@ -684,10 +692,13 @@ mod tests {
             assigned: true,
             ..inactive
         };
-        let malformed = Serial::parse("10001335O8267").expect_err("malformed");
-        let mismatch = serial(NEW_TIME)
-            .check_model(Model::C100)
-            .expect_err("time serial, event model");
+        let layout = SerialLayout::Provider;
+        let malformed = layout.parse("10001335O8267").expect_err("malformed");
+        let Err(SerialError::FamilyMismatch(mismatch)) =
+            layout.check_model(serial(NEW_TIME), Model::C100)
+        else {
+            panic!("a time serial for an event model is a family mismatch");
+        };
         let cases = [
             ("10001335O8267", None, Reason::MalformedSerial(malformed)),
             (NEW_EVENT, None, Reason::UnknownSerial(serial(NEW_EVENT))),

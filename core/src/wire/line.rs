@@ -396,7 +396,7 @@ fn parse_info(fields: &str) -> Result<DeviceInfo, ResponseError> {
         .ok_or(ResponseError::MissingField("model"))?
         .parse()
         .map_err(|_| ResponseError::BadField("model"))?;
-    let serial = Serial::parse_for(model, serial.ok_or(ResponseError::MissingField("serial"))?)
+    let serial = Serial::parse(serial.ok_or(ResponseError::MissingField("serial"))?)
         .map_err(|_| ResponseError::BadField("serial"))?;
     if kind.ok_or(ResponseError::MissingField("kind"))? != model.family().name() {
         return Err(ResponseError::BadField("kind"));
@@ -575,9 +575,16 @@ mod tests {
             Err("the device's INFO answer is missing step=".to_owned())
         );
         assert_eq!(
-            parse("OK model=c200 serial=1000133508267 kind=time digits=6 step=30"),
+            parse("OK model=c200 serial= kind=time digits=6 step=30"),
             Err("the device's INFO answer has a malformed serial=".to_owned())
         );
+        // Any serial an inventory may hold, whatever its first character.
+        let Ok(Response::Info(info)) =
+            Response::parse("OK model=c200 serial=ZZ90-0001 kind=time digits=6 step=30")
+        else {
+            panic!("an INFO answer with a free-text serial parses");
+        };
+        assert_eq!(info.serial.as_str(), "ZZ90-0001");
         assert_eq!(
             parse("OK model"),
             Err("the device's INFO answer is not a list of key=value fields".to_owned())

@@ -61,7 +61,7 @@ enum Command {
 /// What every serial-line token needs.
 #[derive(Debug, Args)]
 struct LineArgs {
-    /// The 13-digit serial on the token's back
+    /// The serial on the token's back (1–40 printable ASCII characters)
     #[arg(long, value_name = "S")]
     serial: String,
     /// The token's secret key in hex (a test key: it shows in `ps`)

@@ -109,14 +109,14 @@ impl SimSpec {
     /// Builds the token. `real_time` is the clock used without a test
     /// clock; only the binary passes the system clock.
     pub fn build(&self, real_time: Arc<dyn Clock>) -> Result<Sim, SpecError> {
-        let serial = Serial::parse_for(self.model, &self.serial)?;
+        let serial = Serial::parse(&self.serial)?;
         let test_clock = self.test_clock.map(VirtualClock::new);
         let token = match self.model {
             Model::C100 => {
-                SimToken::C100(C100::new(serial, self.key.clone())?.with_counter(self.counter))
+                SimToken::C100(C100::new(serial, self.key.clone()).with_counter(self.counter))
             }
             Model::Usb => {
-                SimToken::Usb(UsbToken::new(serial, self.key.clone())?.with_counter(self.counter))
+                SimToken::Usb(UsbToken::new(serial, self.key.clone()).with_counter(self.counter))
             }
             Model::C200 => {
                 let step = TimeStep::from_secs(self.step_secs)
@@ -127,7 +127,7 @@ impl SimSpec {
                     None => real_time,
                 };
                 let quartz = DriftingClock::new(base, drift, ClockOffset::ZERO);
-                let token = C200::new(serial, self.key.clone(), quartz)?
+                let token = C200::new(serial, self.key.clone(), quartz)
                     .with_step(step)
                     .map_err(|e| SpecError::Step(e.to_string()))?;
                 SimToken::C200(token)

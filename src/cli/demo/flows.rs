@@ -82,9 +82,9 @@ impl SeedFlows {
         http.add_user(&user).failed(SETUP)?;
         http.assign(&user.tax_code, serial(C100_SERIAL))
             .failed(SETUP)?;
-        let c100 = C100::new(serial(C100_SERIAL), c100_key).map_err(CliError::input)?;
+        let c100 = C100::new(serial(C100_SERIAL), c100_key);
         let quartz = DriftingClock::new(Arc::new(clock.clone()), Drift::ZERO, ClockOffset::ZERO);
-        let c200 = C200::new(serial(C200_SERIAL), c200_key, quartz).map_err(CliError::input)?;
+        let c200 = C200::new(serial(C200_SERIAL), c200_key, quartz);
         Ok(SeedFlows {
             http,
             clock,

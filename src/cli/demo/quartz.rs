@@ -33,8 +33,7 @@ fn c100_presses(seed: u64) -> Result<Vec<String>, CliError> {
     let mut fob = C100::new(
         serial(C100_SERIAL),
         keygen::key_from_seed(seed, 0, keygen::DEFAULT_KEY_LEN),
-    )
-    .map_err(CliError::input)?;
+    );
     let mut lines = vec![
         String::new(),
         format!(
@@ -62,7 +61,7 @@ fn c200_over_a_year(
     let key = keygen::key_from_seed(seed, 1, keygen::DEFAULT_KEY_LEN);
     let exact = OtpKey::new(Algorithm::Sha1, &key);
     let quartz = DriftingClock::new(Arc::new(clock.clone()), drift, ClockOffset::ZERO);
-    let mut fob = C200::new(serial(C200_SERIAL), key, quartz).map_err(CliError::input)?;
+    let mut fob = C200::new(serial(C200_SERIAL), key, quartz);
     let params = TotpParams::new(fob.step());
     let step = fob.step().as_secs() as f64;
     let mut lines = vec![

@@ -7,7 +7,7 @@ use std::time::Duration;
 /// A HID token a backend can see: its USB identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HidEntry {
-    /// The USB serial number string; a token reports its 13-digit serial.
+    /// The USB serial number string; a token reports its serial.
     pub serial: String,
     pub vendor_id: u16,
     pub product_id: u16,

@@ -82,7 +82,7 @@ mod tests {
     fn token(counter: u64) -> EmulatedToken {
         let serial = Serial::parse("1000133508267").unwrap();
         let key = SecretKey::new(b"12345678901234567890".to_vec());
-        EmulatedToken::new(UsbToken::new(serial, key).unwrap().with_counter(counter))
+        EmulatedToken::new(UsbToken::new(serial, key).with_counter(counter))
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! hidapi and hidraw pass them, so a buffer read from any backend decodes
 //! here unchanged.
 
-use crate::device::{Family, Model, SERIAL_LEN, Serial};
+use crate::device::{Family, Model, SERIAL_MAX_LEN, Serial};
 use crate::otp::{Code, Digits, TimeStep};
 
 use super::super::line::DeviceInfo;
@@ -33,15 +33,16 @@ pub mod id {
 
 /// Payload sizes in bytes, after the report ID.
 pub const KEYBOARD_LEN: usize = 8;
-pub const INFO_LEN: usize = 32;
+pub const INFO_LEN: usize = 64;
 pub const COMMAND_LEN: usize = 8;
 pub const STATUS_LEN: usize = 16;
 /// The largest report, ID included: what a reader's buffer must hold.
 pub const MAX_REPORT: usize = 1 + INFO_LEN;
 
 /// The version byte of the info report; a host refuses others, since their
-/// layout may differ.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// layout may differ. Version 2 widened the info report from 32 to 64
+/// bytes so it holds any serial (up to 40 characters, not 13 digits).
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// The report descriptor: a keyboard collection (modifier byte, reserved
 /// byte, six key slots, as a boot keyboard sends) and a vendor collection
@@ -78,7 +79,7 @@ pub const REPORT_DESCRIPTOR: &[u8] = &[
     0x75, 0x08, //   Report Size (8)
     0x85, 0x02, //   Report ID (2)
     0x09, 0x02, //   Usage (2: device info)
-    0x95, 0x20, //   Report Count (32)
+    0x95, 0x40, //   Report Count (64)
     0xb1, 0x02, //   Feature (Data, Variable, Absolute)
     0x85, 0x03, //   Report ID (3)
     0x09, 0x03, //   Usage (3: command)
@@ -193,9 +194,13 @@ fn family_byte(family: Family) -> u8 {
     }
 }
 
+/// Where the serial sits in the info payload: 40 bytes, the serial's
+/// characters then zeros (a serial never holds a zero byte).
+const INFO_SERIAL: std::ops::Range<usize> = 12..12 + SERIAL_MAX_LEN;
+
 /// The info feature report (ID 2): version, model, kind, digits, a time
-/// token's step (u64 little-endian, 0 for event tokens), the 13-digit
-/// serial in ASCII, zero padding.
+/// token's step (u64 little-endian, 0 for event tokens), the serial in
+/// ASCII padded with zeros to 40 bytes, zero padding.
 pub fn encode_info(info: &DeviceInfo) -> [u8; 1 + INFO_LEN] {
     let mut out = [0u8; 1 + INFO_LEN];
     out[0] = id::INFO;
@@ -205,13 +210,14 @@ pub fn encode_info(info: &DeviceInfo) -> [u8; 1 + INFO_LEN] {
     out[4] = info.digits.get();
     let step = info.step.map_or(0, TimeStep::as_secs);
     out[5..13].copy_from_slice(&step.to_le_bytes());
-    out[13..13 + SERIAL_LEN].copy_from_slice(info.serial.as_str().as_bytes());
+    let serial = info.serial.as_str().as_bytes();
+    out[1 + INFO_SERIAL.start..][..serial.len()].copy_from_slice(serial);
     out
 }
 
 /// Decodes the info feature report; the padding is ignored, every other
-/// field must agree with the rest (kind with model, serial with kind, a
-/// step exactly for time tokens).
+/// field must agree with the rest (kind with model, a step exactly for
+/// time tokens, a serial by [`Serial`]'s rule and nothing after it).
 pub fn decode_info(bytes: &[u8]) -> Result<DeviceInfo, ReportError> {
     let p = payload(bytes, id::INFO, INFO_LEN)?;
     if p[0] != PROTOCOL_VERSION {
@@ -234,9 +240,14 @@ pub fn decode_info(bytes: &[u8]) -> Result<DeviceInfo, ReportError> {
         }
         (Family::Event, _) => return Err(ReportError::BadInfo("step")),
     };
-    let serial = std::str::from_utf8(&p[12..12 + SERIAL_LEN])
+    let field = &p[INFO_SERIAL];
+    let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    if field[len..].iter().any(|&b| b != 0) {
+        return Err(ReportError::BadInfo("serial"));
+    }
+    let serial = std::str::from_utf8(&field[..len])
         .ok()
-        .and_then(|s| Serial::parse_for(model, s).ok())
+        .and_then(|s| Serial::parse(s).ok())
         .ok_or(ReportError::BadInfo("serial"))?;
     Ok(DeviceInfo {
         model,
@@ -394,21 +405,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn serial_for(model: Model, tail: u64) -> Serial {
-        let text = format!("{}{:012}", model.family().serial_prefix(), tail);
-        Serial::parse(&text).expect("13 digits with a family prefix")
-    }
-
     fn info_strategy() -> impl Strategy<Value = DeviceInfo> {
         (
             prop::sample::select(Model::ALL.to_vec()),
-            0u64..1_000_000_000_000,
+            "[!-~]{1,40}",
             6u8..=8,
             1u64..=u64::MAX,
         )
-            .prop_map(|(model, tail, digits, step)| DeviceInfo {
+            .prop_map(|(model, serial, digits, step)| DeviceInfo {
                 model,
-                serial: serial_for(model, tail),
+                serial: Serial::parse(&serial).expect("printable ASCII"),
                 digits: Digits::new(digits).expect("6 to 8"),
                 step: (model.family() == Family::Time)
                     .then(|| TimeStep::from_secs(step).expect("not zero")),
@@ -451,6 +457,27 @@ mod tests {
     }
 
     #[test]
+    fn the_info_report_holds_any_serial_and_nothing_after_it() {
+        let info = |serial: &str| DeviceInfo {
+            model: Model::Usb,
+            serial: Serial::parse(serial).expect("a serial"),
+            digits: Digits::SIX,
+            step: None,
+        };
+        let longest = "Z".repeat(SERIAL_MAX_LEN);
+        for serial in ["1000133508267", "987654321", longest.as_str()] {
+            let bytes = encode_info(&info(serial));
+            assert_eq!(decode_info(&bytes), Ok(info(serial)));
+        }
+        let mut bytes = encode_info(&info("987654321"));
+        bytes[1 + 12 + 10] = b'X';
+        assert_eq!(decode_info(&bytes), Err(ReportError::BadInfo("serial")));
+        let mut bytes = encode_info(&info("987654321"));
+        bytes[1 + 12] = 0;
+        assert_eq!(decode_info(&bytes), Err(ReportError::BadInfo("serial")));
+    }
+
+    #[test]
     fn a_status_with_stray_code_bytes_is_refused() {
         let mut bytes = StatusReport {
             seq: 9,
@@ -478,7 +505,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 
         #[test]
-        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
             let _ = KeyboardReport::decode(&bytes);
             let _ = decode_info(&bytes);
             let _ = Command::decode(&bytes);
