@@ -1,15 +1,19 @@
 //! `cargo xtask bench-server`: the HTTP load figure. Builds the release
 //! binary, starts `tokenrig serve` on a fresh SQLite store under `target/`
 //! (not /tmp, often a tmpfs where fsync costs nothing), and runs `tokenrig
-//! load` against it three times: closed loop with 256 clients (the most it
-//! sustains), open loop at 10,000 requests/s with 256 clients (the latency
-//! at the target rate), and closed loop with 8,192 clients, many
-//! more than the default queue of 1,024 holds, so it must shed. (Open loop
-//! cannot overload the queue: each client has one request in flight.) Every request is an accept with a durable commit.
+//! load` against it (see [`RUNS`]): closed loop with 256 clients (the most
+//! it sustains), open loop at 10,000 requests/s (the latency at the issue's
+//! target rate), closed loop above saturation with 2,048 to 8,192 clients,
+//! more than the default queue of 1,024 holds, so it must shed; then the
+//! same 8,192 clients against a queue of a million, the unbounded queue of
+//! before, for contrast. (Open loop cannot overload the queue: each client
+//! has one request in flight.) Every request is an accept with a durable
+//! commit.
 //!
-//! During the runs the server's RSS is sampled from /proc; afterwards the
+//! During the runs the server's RSS is sampled from /proc; afterwards each
 //! store's audit log must hold exactly as many accepted validations as the
-//! load tool heard (an accept lost or doubled shows here).
+//! load tool heard (an accept lost or doubled shows here). A closing table
+//! puts the runs' throughput, p99 and peak RSS side by side.
 //! `--serve PATH` serves with another binary (e.g. one built from `main`)
 //! under the same load tool, for a before/after comparison.
 
@@ -26,6 +30,64 @@ use crate::process::{Serve, cargo_step, repo_root};
 const STORE_KEY: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf";
 const ADMIN_TOKEN: &str = "bench-server-admin-token";
 
+/// One `tokenrig load` run: its name, the queue depth of the server it
+/// runs against (`None`: serve's default) and its own flags.
+struct Run {
+    name: &'static str,
+    queue_depth: Option<&'static str>,
+    load: &'static [&'static str],
+}
+
+/// Closed loop at 256 clients finds the throughput; open loop at 10,000/s
+/// the latency at the target rate. Then closed loop above saturation with
+/// 2, 4 and 8 times the default queue (1,024 on SQLite) in clients: the
+/// queue is full, so a bounded queue keeps an accepted request's p99 near
+/// `depth / throughput` whatever the load, sheds the rest, and keeps its
+/// memory. The last run is the contrast: 8,192 clients against a queue of
+/// a million, effectively the unbounded queue of before, where every
+/// client waits in line and p99 grows with the load.
+const RUNS: [Run; 6] = [
+    Run {
+        name: "closed loop, 256 clients",
+        queue_depth: None,
+        load: &["--clients", "256", "--tokens", "4096"],
+    },
+    Run {
+        name: "open loop at 10,000/s, 256 clients",
+        queue_depth: None,
+        load: &["--clients", "256", "--tokens", "4096", "--rate", "10000"],
+    },
+    Run {
+        name: "closed loop, 2,048 clients (above saturation)",
+        queue_depth: None,
+        load: &["--clients", "2048", "--tokens", "4096"],
+    },
+    Run {
+        name: "closed loop, 4,096 clients (above saturation)",
+        queue_depth: None,
+        load: &["--clients", "4096", "--tokens", "4096"],
+    },
+    Run {
+        name: "closed loop, 8,192 clients (above saturation)",
+        queue_depth: None,
+        load: &["--clients", "8192", "--tokens", "8192"],
+    },
+    Run {
+        name: "closed loop, 8,192 clients, queue of 1,000,000 (unbounded, for contrast)",
+        queue_depth: Some("1000000"),
+        load: &["--clients", "8192", "--tokens", "8192"],
+    },
+];
+
+/// What one run measured, for the closing table.
+struct Measured {
+    name: &'static str,
+    throughput: String,
+    latency: String,
+    shed: String,
+    rss_mib: (f64, f64),
+}
+
 pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
     cargo_step(&["build", "--release", "--bin", "tokenrig"])?;
     let root = repo_root();
@@ -34,57 +96,88 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
     let dir = root.join("target/bench-server");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let db = format!("sqlite:{}", dir.join("store.db").display());
 
-    let server = Serve::start(&served, &db, &[], STORE_KEY, ADMIN_TOKEN)?;
-    let url = server.url.clone();
-    println!(
-        "xtask: {} serve on {url}, SQLite at {}",
-        served.display(),
-        dir.display()
-    );
-
-    let runs: [(&str, &[&str]); 3] = [
-        (
-            "closed loop, 256 clients",
-            &["--clients", "256", "--tokens", "4096"],
-        ),
-        (
-            "open loop at 10,000/s, 256 clients",
-            &["--clients", "256", "--tokens", "4096", "--rate", "10000"],
-        ),
-        (
-            "closed loop, 8,192 clients (above saturation)",
-            &["--clients", "8192", "--tokens", "8192"],
-        ),
-    ];
-    let mut accepted = 0;
-    for (name, extra) in runs {
-        println!("xtask: {name}");
-        let rss = RssSampler::start(server.pid());
-        let output = Command::new(&binary)
-            .args(["load", "--url", &url, "--duration", "10"])
-            .args(extra)
-            .env("TOKENRIG_ADMIN_TOKEN", ADMIN_TOKEN)
-            .output()
-            .map_err(|e| format!("tokenrig load could not start: {e}"))?;
-        let (start_kib, peak_kib) = rss.stop();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        print!("{stdout}");
-        eprint!("{}", String::from_utf8_lossy(&output.stderr));
-        println!(
-            "server RSS MiB: {:.1} before, {:.1} peak",
-            start_kib as f64 / 1024.0,
-            peak_kib as f64 / 1024.0
+    let mut measured = Vec::new();
+    let depths: Vec<Option<&str>> = vec![None, Some("1000000")];
+    for depth in depths {
+        let db = format!(
+            "sqlite:{}",
+            dir.join(format!("store-{}.db", depth.unwrap_or("default")))
+                .display()
         );
-        if !output.status.success() {
-            return Err(format!("tokenrig load ({name}) failed: {}", output.status));
+        let flags: Vec<&str> = depth.map_or_else(Vec::new, |d| vec!["--queue-depth", d]);
+        let server = Serve::start(&served, &db, &flags, STORE_KEY, ADMIN_TOKEN)?;
+        let url = server.url.clone();
+        println!(
+            "xtask: {} serve {} on {url}, SQLite at {}",
+            served.display(),
+            flags.join(" "),
+            dir.display()
+        );
+        let mut accepted = 0;
+        for run in RUNS.iter().filter(|r| r.queue_depth == depth) {
+            println!("xtask: {}", run.name);
+            let rss = RssSampler::start(server.pid());
+            let output = Command::new(&binary)
+                .args(["load", "--url", &url, "--duration", "10"])
+                .args(run.load)
+                .env("TOKENRIG_ADMIN_TOKEN", ADMIN_TOKEN)
+                .output()
+                .map_err(|e| format!("tokenrig load could not start: {e}"))?;
+            let (start_kib, peak_kib) = rss.stop();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            print!("{stdout}");
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+            let rss_mib = (start_kib as f64 / 1024.0, peak_kib as f64 / 1024.0);
+            println!(
+                "server RSS MiB: {:.1} before, {:.1} peak",
+                rss_mib.0, rss_mib.1
+            );
+            if !output.status.success() {
+                return Err(format!(
+                    "tokenrig load ({}) failed: {}",
+                    run.name, output.status
+                ));
+            }
+            accepted += accepted_in_all(&stdout).ok_or_else(|| {
+                format!(
+                    "tokenrig load ({}) did not say how many it accepted",
+                    run.name
+                )
+            })?;
+            let line = |prefix: &str| {
+                stdout
+                    .lines()
+                    .find(|l| l.starts_with(prefix))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            measured.push(Measured {
+                name: run.name,
+                throughput: stdout
+                    .lines()
+                    .find(|l| l.contains(" validations/s ("))
+                    .and_then(|l| l.split(" (").next())
+                    .unwrap_or_default()
+                    .to_owned(),
+                latency: line("latency ms:")
+                    .trim_start_matches("latency ms: ")
+                    .to_owned(),
+                shed: line("shed (503").to_owned(),
+                rss_mib,
+            });
         }
-        accepted += accepted_in_all(&stdout)
-            .ok_or_else(|| format!("tokenrig load ({name}) did not say how many it accepted"))?;
+        drop(server);
+        check_audit(&db, accepted)?;
     }
-    drop(server);
-    check_audit(&db, accepted)
+    println!("\nxtask: summary (accepted requests' latency; RSS of the server)");
+    for m in &measured {
+        println!(
+            "  {}\n    {}; latency ms {}; {}; RSS MiB {:.1} → {:.1} peak",
+            m.name, m.throughput, m.latency, m.shed, m.rss_mib.0, m.rss_mib.1
+        );
+    }
+    Ok(())
 }
 
 /// The count on `tokenrig load`'s "accepted in all" line.
