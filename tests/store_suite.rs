@@ -73,6 +73,7 @@ on_both_backends!(
     eight_connections_one_code_exactly_one_accept,
     eight_connections_fifty_codes_each_accepted_once,
     eight_connections_can_create_one_store_at_once,
+    racing_assignments_leave_a_user_one_active_token,
     separate_processes_never_accept_one_code_twice,
     a_replacement_is_one_attempt_across_connections,
 );
@@ -222,7 +223,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused(backend: Backend) {
     let store = db.open();
     let versions =
         db.query_ints("SELECT CAST(version AS BIGINT) FROM schema_version ORDER BY version");
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     db.execute(
         "INSERT INTO schema_version (version, name) VALUES (99, 'future')",
         &[],
@@ -234,7 +235,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused(backend: Backend) {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 3
+                supported: 4
             }
         ),
         "{err}"
@@ -345,10 +346,12 @@ fn users_assignment_and_the_verifier_leave_no_code_in_the_audit(backend: Backend
     );
 
     store.assign(&username, serial(EVENT), T).expect("assign");
+    // The statement itself refuses a second active token: a check made
+    // before it cannot go stale (which rule is the service's to say).
     let err = store
         .assign(&username, serial(SPARE_C100), T)
         .expect_err("one active token");
-    assert!(matches!(err, StoreError::UserHasToken { .. }), "{err}");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     let mine = store.tokens(Some(&username)).expect("list");
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].status, TokenStatus::Active);
@@ -484,7 +487,7 @@ fn replace_device_swaps_both_rows_or_neither(backend: Backend) {
     // A retired token cannot be assigned again.
     assert!(matches!(
         store.assign(&username, old, T),
-        Err(StoreError::NotAssignable { .. })
+        Err(StoreError::Conflict(_))
     ));
     let audit = store.audit(1).expect("audit");
     assert_eq!(audit[0].action, "replace");
@@ -594,7 +597,7 @@ fn locks_resyncs_and_replacement_in_one_session(backend: Backend) {
     store.assign(&username, serial(EVENT), T).expect("assign");
     assert!(matches!(
         store.assign(&username, serial(SPARE_C100), T),
-        Err(StoreError::UserHasToken { .. })
+        Err(StoreError::Conflict(_))
     ));
 
     let verifier = Service::new(db.open_with(&FreshStore::secret()), Policy::default());
@@ -764,6 +767,46 @@ fn eight_connections_fifty_codes_each_accepted_once(backend: Backend) {
 
 /// Eight connections create one store (schema, key file) at once: all end
 /// up with the same one.
+/// Every token of the fleet assigned to one user at once, each on its own
+/// connection: one assignment goes through, the user holds one active
+/// token (the statement re-checks, and schema 4's unique index holds it
+/// where two writers cannot see each other's rows yet).
+fn racing_assignments_leave_a_user_one_active_token(backend: Backend) {
+    let Some(db) = fleet_store(backend) else {
+        return;
+    };
+    let alice = user(USERNAME, "Card1234");
+    db.open().add_user(&alice, T).expect("add");
+    let username = *alice.username();
+    let serials: Vec<Serial> = entries(FLEET).iter().map(|e| *e.serial()).collect();
+    let barrier = Arc::new(Barrier::new(serials.len()));
+    let results: Vec<Result<(), StoreError>> = serials
+        .iter()
+        .map(|&s| {
+            let (url, barrier) = (db.url().to_owned(), Arc::clone(&barrier));
+            thread::spawn(move || {
+                let store = Store::open_with(&url, &FreshStore::secret()).expect("connection");
+                let service = Service::new(store, Policy::default());
+                barrier.wait();
+                service.assign(&username, s, T)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let assigned = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(assigned, 1, "{results:?}");
+    let active: Vec<_> = db
+        .open()
+        .tokens(Some(&username))
+        .expect("list")
+        .into_iter()
+        .filter(|t| t.status == TokenStatus::Active)
+        .collect();
+    assert_eq!(active.len(), 1, "{active:?}");
+}
+
 fn eight_connections_can_create_one_store_at_once(backend: Backend) {
     let Some(db) = FreshStore::new(backend) else {
         return;

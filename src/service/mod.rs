@@ -79,8 +79,31 @@ impl Service {
         self.store.add_user(user, now)
     }
 
-    /// Binds an unowned token to a user who has none.
+    /// Binds an unowned token to a user who has none. Each refusal says
+    /// which rule: no such user or serial, a token that is not free (owned,
+    /// or replaced: a retired token is never reused), or a user who already
+    /// holds a token and must go through the replacement flow instead.
     pub fn assign(&self, user: &TaxCode, serial: Serial, now: UnixTime) -> Result<(), StoreError> {
+        if self.store.user(user)?.is_none() {
+            return Err(StoreError::UnknownUser(*user));
+        }
+        let summary = self
+            .store
+            .token_summary(serial)?
+            .ok_or(StoreError::UnknownSerial(serial))?;
+        if !summary.facts().is_free() {
+            let status = match summary.username {
+                Some(owner) => format!("assigned to {owner}"),
+                None => summary.status.to_string(),
+            };
+            return Err(StoreError::NotAssignable { serial, status });
+        }
+        if let Some(active) = self.store.active_serial_of(user)? {
+            return Err(StoreError::UserHasToken {
+                username: *user,
+                serial: active,
+            });
+        }
         self.store.assign(user, serial, now)
     }
 

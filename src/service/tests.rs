@@ -686,3 +686,45 @@ fn a_new_device_taken_by_someone_else_mid_flow_is_refused_as_assigned() {
         Some(serial(SPARE_C100))
     );
 }
+
+#[test]
+fn assign_says_which_rule_refused_and_writes_nothing_then() {
+    let rig = Rig::new();
+    let bob = user("BNCGVN80A01H501J", "Card5678");
+    rig.store().add_user(&bob, T).expect("add bob");
+    let bob = *bob.username();
+    let audit_rows = || rig.store().audit(u32::MAX).expect("audit").len();
+    let before = audit_rows();
+    let nobody: TaxCode = "VRDGPP80A01H501U".parse().expect("tax code");
+    let unknown = rig
+        .verifier
+        .assign(&nobody, serial(SPARE_C100), T)
+        .expect_err("no user");
+    assert!(
+        matches!(unknown, StoreError::UnknownUser(u) if u == nobody),
+        "{unknown}"
+    );
+    let missing = rig
+        .verifier
+        .assign(&bob, serial("1000000000999"), T)
+        .expect_err("no token");
+    assert!(matches!(missing, StoreError::UnknownSerial(_)), "{missing}");
+    let owned = rig
+        .verifier
+        .assign(&bob, serial(OLD), T)
+        .expect_err("owned");
+    assert!(matches!(owned, StoreError::NotAssignable { .. }), "{owned}");
+    rig.verifier
+        .assign(&bob, serial(SPARE_C100), T)
+        .expect("a free token");
+    let second = rig
+        .verifier
+        .assign(&bob, serial(C200), T)
+        .expect_err("has one");
+    assert!(
+        matches!(second, StoreError::UserHasToken { .. }),
+        "{second}"
+    );
+    // One audit row: the assignment that went through.
+    assert_eq!(audit_rows(), before + 1);
+}

@@ -404,35 +404,17 @@ impl Store {
             .transpose()
     }
 
-    /// Binds a token to a user. The token must exist and be bound to
-    /// nobody, unassigned or active but unowned (its family is that of its
-    /// serial, checked at import); a replaced token is never reused. A user
-    /// with an active token must go through the replacement flow instead.
+    /// Binds a token to a user, with its audit row, if the token is free
+    /// (unassigned, or active but unowned; a replaced token is never
+    /// reused) and the user holds no active token: the statement checks
+    /// both, so a lost race is [`StoreError::Conflict`]. Which rule refused
+    /// is the service's to say ([`Service::assign`](crate::service::Service::assign)).
     pub fn assign(
         &self,
         username: &TaxCode,
         serial: Serial,
         at: UnixTime,
     ) -> Result<(), StoreError> {
-        if !self.db().user_exists(username.as_str())? {
-            return Err(StoreError::UnknownUser(*username));
-        }
-        let summary = self
-            .token_summary(serial)?
-            .ok_or(StoreError::UnknownSerial(serial))?;
-        if !summary.facts().is_free() {
-            let status = match summary.username {
-                Some(owner) => format!("assigned to {owner}"),
-                None => summary.status.to_string(),
-            };
-            return Err(StoreError::NotAssignable { serial, status });
-        }
-        if let Some(active) = self.active_serial_of(username)? {
-            return Err(StoreError::UserHasToken {
-                username: *username,
-                serial: active,
-            });
-        }
         let audit = AuditInsert {
             serial: Some(serial.as_str()),
             ..admin_audit(at, AuditAction::Assign, Some(username.as_str()))

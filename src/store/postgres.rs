@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "sms_delivery",
         include_str!("../../migrations/postgres/0003_sms_delivery.sql"),
     ),
+    (
+        4,
+        "one_active_token",
+        include_str!("../../migrations/postgres/0004_one_active_token.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations run under, so two processes opening a

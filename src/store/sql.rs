@@ -214,8 +214,12 @@ const TOKENS: &str = concat!(
 );
 const ACTIVE_TOKEN_OF: &str = "SELECT serial FROM tokens WHERE username = ?1 \
      AND status = 'active' ORDER BY serial LIMIT 1";
+/// Binds a free token to a user who holds no active token: both
+/// conditions in the statement, so a check made before it cannot go stale.
 const ASSIGN: &str = "UPDATE tokens SET status = 'active', username = ?1 \
-     WHERE serial = ?2 AND username IS NULL AND status IN ('unassigned', 'active')";
+     WHERE serial = ?2 AND username IS NULL AND status IN ('unassigned', 'active') \
+     AND NOT EXISTS (SELECT 1 FROM tokens AS held \
+     WHERE held.username = ?1 AND held.status = 'active')";
 /// The compare-and-set on the four state columns.
 const SET_STATE_WHERE: &str = "UPDATE tokens \
      SET next_counter = ?1, drift_steps = ?2, failures = ?3, locked = ?4 \

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "sms_delivery",
         include_str!("../../migrations/sqlite/0003_sms_delivery.sql"),
     ),
+    (
+        4,
+        "one_active_token",
+        include_str!("../../migrations/sqlite/0004_one_active_token.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's write lock before
