@@ -7,7 +7,7 @@ use tokenrig_core::clock::{
     Clock, ClockOffset, Drift, DriftError, DriftingClock, UnixTime, VirtualClock,
 };
 use tokenrig_core::device::{
-    C100, C200, DeviceError, EventModel, EventToken, Model, Serial, SerialError, Token, UsbToken,
+    C100, C200, EventModel, EventToken, Model, Serial, SerialError, Token, UsbToken,
 };
 use tokenrig_core::otp::{SecretKey, TimeStep};
 
@@ -37,8 +37,6 @@ pub enum SpecError {
     Step(String),
     #[error("--drift-ppm: {0}")]
     Drift(#[from] DriftError),
-    #[error(transparent)]
-    Device(#[from] DeviceError),
 }
 
 /// The token a simulator runs. An enum rather than `dyn Token` because the
