@@ -1,7 +1,8 @@
 //! Backpressure: a full store queue refuses at once, runs nothing and
 //! writes nothing. First on a `Pool` held busy by a job that waits for the
 //! test, then through the real `tokenrig serve --queue-depth 1` with its
-//! store worker stuck behind a write lock the test holds on the SQLite file.
+//! store worker stuck behind a write lock the test holds on the SQLite file:
+//! there the in-flight limit (the queue depth) refuses at the door.
 
 mod support;
 
@@ -132,7 +133,7 @@ fn serve_answers_503_with_retry_after_when_its_queue_is_full_and_writes_nothing(
     assert_eq!(status, 201);
 
     // While the test holds SQLite's write lock, the worker's batch waits
-    // at BEGIN IMMEDIATE: one job taken, one queued, the rest refused.
+    // at BEGIN IMMEDIATE: one request in flight, the rest refused at once.
     let lock = rusqlite::Connection::open(&path).expect("sqlite opens");
     lock.execute_batch("BEGIN IMMEDIATE")
         .expect("write lock taken");

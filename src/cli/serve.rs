@@ -61,9 +61,11 @@ pub struct ServeArgs {
     /// Store worker threads for validate/resync [default: 1 on SQLite, 8 on PostgreSQL]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
-    /// Validate/resync requests that may wait for the store workers before
-    /// more are refused with 503 [default: workers × 1024 on SQLite (two
-    /// 512-job batches each), workers × 64 on PostgreSQL]
+    /// Decision requests (validate, resync, replacement steps) that may be
+    /// in the server at once, waiting for the store workers or being
+    /// answered; one more is refused at once with 503 and Retry-After
+    /// [default: workers × 1024 on SQLite (two 512-job batches each),
+    /// workers × 64 on PostgreSQL]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     queue_depth: Option<u32>,
     /// Which serials a user may type as the new device of a replacement:

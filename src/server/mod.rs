@@ -11,6 +11,7 @@
 //! passes `now` down; nothing below does.
 
 mod admin;
+mod admission;
 mod api;
 mod error;
 mod metrics;
@@ -45,25 +46,37 @@ struct Route {
     method: &'static str,
     path: &'static str,
     handler: MethodRouter<Arc<AppState>>,
-    admin: bool,
+    access: Access,
+}
+
+/// Who may call a route, and whether it passes [`admission`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Health and metrics: never refused for load, so overload stays visible.
+    Probe,
+    /// Decisions anyone may ask for, admitted up to the in-flight limit.
+    Decision,
+    /// The admin API, behind the bearer token.
+    Admin,
 }
 
 fn route_table() -> Vec<Route> {
-    let open = |method, path, handler| Route {
-        method,
-        path,
-        handler,
-        admin: false,
+    let route = |access| {
+        move |method, path, handler| Route {
+            method,
+            path,
+            handler,
+            access,
+        }
     };
-    let admin = |method, path, handler| Route {
-        method,
-        path,
-        handler,
-        admin: true,
-    };
+    let (probe, open, admin) = (
+        route(Access::Probe),
+        route(Access::Decision),
+        route(Access::Admin),
+    );
     vec![
-        open("GET", "/healthz", get(healthz)),
-        open("GET", "/metrics", get(metrics)),
+        probe("GET", "/healthz", get(healthz)),
+        probe("GET", "/metrics", get(metrics)),
         open("POST", "/v1/validate", post(api::validate)),
         open("POST", "/v1/resync", post(api::resync)),
         admin(
@@ -138,6 +151,7 @@ pub struct ServeConfig {
 
 /// What every handler shares.
 pub struct AppState {
+    admission: admission::Admission,
     fast: Pool,
     slow: Pool,
     admin_token: Option<Zeroizing<String>>,
@@ -258,6 +272,7 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
         None
     };
     Ok(Arc::new(AppState {
+        admission: admission::Admission::new(fast_depth),
         fast,
         slow,
         admin_token: config.admin_token,
@@ -275,19 +290,25 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
 
 /// The whole API.
 pub fn router(state: Arc<AppState>) -> Router {
-    let (mut public, mut admin) = (Router::new(), Router::new());
+    let (mut probes, mut decisions, mut admin) = (Router::new(), Router::new(), Router::new());
     for route in route_table() {
-        if route.admin {
-            admin = admin.route(route.path, route.handler);
-        } else {
-            public = public.route(route.path, route.handler);
-        }
+        let group = match route.access {
+            Access::Probe => &mut probes,
+            Access::Decision => &mut decisions,
+            Access::Admin => &mut admin,
+        };
+        *group = std::mem::take(group).route(route.path, route.handler);
     }
+    let decisions = decisions.route_layer(middleware::from_fn_with_state(
+        Arc::clone(&state),
+        admission::admit,
+    ));
     let admin = admin.route_layer(middleware::from_fn_with_state(
         Arc::clone(&state),
         admin::require_admin,
     ));
-    public
+    probes
+        .merge(decisions)
         .merge(admin)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .fallback(not_found)

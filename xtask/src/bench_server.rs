@@ -84,6 +84,8 @@ struct Measured {
     name: &'static str,
     throughput: String,
     latency: String,
+    /// p99 of accepted validations inside the server, from its histogram.
+    server_p99_ms: Option<f64>,
     shed: String,
     rss_mib: (f64, f64),
 }
@@ -118,6 +120,7 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
         for run in RUNS.iter().filter(|r| r.queue_depth == depth) {
             println!("xtask: {}", run.name);
             let rss = RssSampler::start(server.pid());
+            let before = validate_histogram(&url)?;
             let output = Command::new(&binary)
                 .args(["load", "--url", &url, "--duration", "10"])
                 .args(run.load)
@@ -125,6 +128,7 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
                 .output()
                 .map_err(|e| format!("tokenrig load could not start: {e}"))?;
             let (start_kib, peak_kib) = rss.stop();
+            let server_p99_ms = p99_ms(&before, &validate_histogram(&url)?);
             let stdout = String::from_utf8_lossy(&output.stdout);
             print!("{stdout}");
             eprint!("{}", String::from_utf8_lossy(&output.stderr));
@@ -163,6 +167,7 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
                 latency: line("latency ms:")
                     .trim_start_matches("latency ms: ")
                     .to_owned(),
+                server_p99_ms,
                 shed: line("shed (503").to_owned(),
                 rss_mib,
             });
@@ -170,14 +175,71 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
         drop(server);
         check_audit(&db, accepted)?;
     }
-    println!("\nxtask: summary (accepted requests' latency; RSS of the server)");
+    println!(
+        "\nxtask: summary (accepted requests' latency at the client, p99 inside the server \
+         (≤ the bucket bound), RSS of the server)"
+    );
     for m in &measured {
+        let inside = m
+            .server_p99_ms
+            .map_or_else(|| "none".to_owned(), |ms| format!("≤ {ms:.1}"));
         println!(
-            "  {}\n    {}; latency ms {}; {}; RSS MiB {:.1} → {:.1} peak",
+            "  {}\n    {}; client latency ms {}; server p99 ms {inside}; {}; RSS MiB {:.1} → {:.1} peak",
             m.name, m.throughput, m.latency, m.shed, m.rss_mib.0, m.rss_mib.1
         );
     }
     Ok(())
+}
+
+/// The server's latency histogram of accepted validations (route
+/// `/v1/validate`, status 200) from its `/metrics`: (bucket bound in
+/// seconds, cumulative count), ascending.
+fn validate_histogram(url: &str) -> Result<Vec<(f64, u64)>, String> {
+    let text = ureq::get(&format!("{url}/metrics"))
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_string())
+        .map_err(|e| format!("GET /metrics: {e}"))?;
+    let mut buckets: Vec<(f64, u64)> = text
+        .lines()
+        .filter(|l| l.starts_with("tokenrig_http_request_duration_seconds_bucket{"))
+        .filter(|l| l.contains("route=\"/v1/validate\"") && l.contains("status=\"200\""))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            let count = l.rsplit(' ').next()?.parse().ok()?;
+            Some((bound, count))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(buckets)
+}
+
+/// The bound of the bucket holding the 99th percentile of the requests
+/// between two scrapes, in ms; `None` when none was accepted.
+fn p99_ms(before: &[(f64, u64)], after: &[(f64, u64)]) -> Option<f64> {
+    let earlier = |bound: f64| {
+        before
+            .iter()
+            .find(|(b, _)| *b == bound)
+            .map_or(0, |(_, c)| *c)
+    };
+    let deltas: Vec<(f64, u64)> = after
+        .iter()
+        .map(|&(bound, count)| (bound, count - earlier(bound).min(count)))
+        .collect();
+    let total = deltas.last()?.1;
+    if total == 0 {
+        return None;
+    }
+    let wanted = total - total / 100;
+    deltas
+        .iter()
+        .find(|(_, count)| *count >= wanted)
+        .map(|(bound, _)| bound * 1000.0)
 }
 
 /// The count on `tokenrig load`'s "accepted in all" line.
