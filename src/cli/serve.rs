@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tokenrig::device::SerialLayout;
-use tokenrig::server::{self, ServeConfig, SmsDelivery};
+use tokenrig::server::{self, RateLimit, ServeConfig, SmsDelivery};
 use tokenrig::service::Retry;
 use tokenrig::sms::Webhook;
 use tokenrig::store::SecretSource;
@@ -76,6 +76,13 @@ pub struct ServeArgs {
     /// either way
     #[arg(long, value_name = "LAYOUT", default_value_t = SerialLayout::Provider)]
     serial_layout: SerialLayout,
+    /// Decision requests (validate, resync, replacement steps) one source
+    /// address may make: R a second on average, bursts of B (default 2 × R).
+    /// Over it the answer is 429 with Retry-After and reason rate_limited,
+    /// nothing decided. IPv6 sources count by /64. docs/security.md turns
+    /// it into a bound on guessing [default: no limit]
+    #[arg(long, value_name = "R[/B]")]
+    rate_limit: Option<RateLimit>,
 }
 
 pub fn run(a: ServeArgs) -> Result<(), CliError> {
@@ -102,6 +109,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         admin_token,
         fast_workers: a.workers.map(usize::from),
         queue_depth: a.queue_depth.map(|n| n as usize),
+        rate_limit: a.rate_limit,
         sms,
         test_clock: a.test_clock,
     })?;

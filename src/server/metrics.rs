@@ -37,6 +37,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     decisions: Family<DecisionLabels, Counter>,
     shed: Family<RouteLabels, Counter>,
+    rate_limited: Family<RouteLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
 }
 
@@ -51,6 +52,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let decisions = Family::<DecisionLabels, Counter>::default();
         let shed = Family::<RouteLabels, Counter>::default();
+        let rate_limited = Family::<RouteLabels, Counter>::default();
         let latency: Family<RequestLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
         let mut registry = Registry::with_prefix("tokenrig");
@@ -70,6 +72,11 @@ impl Metrics {
             shed.clone(),
         );
         registry.register(
+            "rate_limited_requests",
+            "Requests refused (429, reason rate_limited) because their source went over --rate-limit, by route template",
+            rate_limited.clone(),
+        );
+        registry.register(
             "http_request_duration_seconds",
             "Time from request to response inside the server, by route template and status",
             latency.clone(),
@@ -79,6 +86,7 @@ impl Metrics {
             requests,
             decisions,
             shed,
+            rate_limited,
             latency,
         }
     }
@@ -96,6 +104,14 @@ impl Metrics {
 
     pub fn shed(&self, route: &str) {
         self.shed
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn rate_limited(&self, route: &str) {
+        self.rate_limited
             .get_or_create(&RouteLabels {
                 route: route.to_owned(),
             })

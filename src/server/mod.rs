@@ -16,6 +16,7 @@ mod api;
 mod error;
 mod metrics;
 pub mod pool;
+mod rate;
 mod replacement;
 
 use std::net::SocketAddr;
@@ -39,6 +40,7 @@ use crate::verifier::Policy;
 pub use error::ApiError;
 use metrics::Metrics;
 use pool::{Batching, Pool};
+pub use rate::RateLimit;
 
 /// One route: the router is built from [`route_table`] alone, so the list
 /// [`routes`] returns (and the OpenAPI test checks) is the router.
@@ -141,6 +143,8 @@ pub struct ServeConfig {
     /// Jobs that may wait for those workers before requests are refused
     /// with 503; default [`pool::default_queue_depth`].
     pub queue_depth: Option<usize>,
+    /// How fast one source may ask for decisions; `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
     /// Where SMS codes go: `None` keeps them in the store's outbox (its
     /// destination); a gateway gets them from a dispatcher thread.
     pub sms: Option<SmsDelivery>,
@@ -152,6 +156,7 @@ pub struct ServeConfig {
 /// What every handler shares.
 pub struct AppState {
     admission: admission::Admission,
+    rate: Option<rate::Limiter>,
     fast: Pool,
     slow: Pool,
     admin_token: Option<Zeroizing<String>>,
@@ -273,6 +278,7 @@ pub fn open(config: ServeConfig) -> Result<Arc<AppState>, StoreError> {
     };
     Ok(Arc::new(AppState {
         admission: admission::Admission::new(fast_depth),
+        rate: config.rate_limit.map(rate::Limiter::new),
         fast,
         slow,
         admin_token: config.admin_token,
@@ -299,10 +305,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         };
         *group = std::mem::take(group).route(route.path, route.handler);
     }
-    let decisions = decisions.route_layer(middleware::from_fn_with_state(
-        Arc::clone(&state),
-        admission::admit,
-    ));
+    // Layers run outside in: the rate limit first, then admission.
+    let decisions = decisions
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            admission::admit,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            rate::limit,
+        ));
     let admin = admin.route_layer(middleware::from_fn_with_state(
         Arc::clone(&state),
         admin::require_admin,
@@ -362,6 +374,9 @@ async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next)
     let response = next.run(request).await;
     if response.extensions().get::<error::Shed>().is_some() {
         state.metrics.shed(&route);
+    }
+    if response.extensions().get::<rate::Limited>().is_some() {
+        state.metrics.rate_limited(&route);
     }
     state
         .metrics

@@ -153,6 +153,11 @@ pub const REASONS: &[ReasonCode] = &[
         "the store queue is full: HTTP 503 with Retry-After, nothing written",
         "overload is not a behaviour of the verifier's rules; tests/server_backpressure.rs checks it",
     ),
+    untested(
+        "rate_limited",
+        "the source went over `serve --rate-limit`: HTTP 429 with Retry-After, nothing decided",
+        "a deployment setting, not a verifier rule; tests/server_rate_limit.rs checks it",
+    ),
 ];
 
 /// The entry for `code`, if the list has it.

@@ -95,6 +95,7 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
         admin_token: Some(Zeroizing::new(admin_token.clone())),
         fast_workers: None,
         queue_depth: None,
+        rate_limit: None,
         sms: None,
         test_clock: true,
     })?;
