@@ -1,6 +1,8 @@
 //! `cargo xtask ci`: exactly what CI runs, in order, stopping at the first
 //! failure: test tools, fmt, the layer rules, clippy, nextest, doctests, the
-//! install test. `.ci/run` is a one-line wrapper around it.
+//! install test, and every fuzz target for a fixed number of runs on nightly
+//! (skipped, saying so, without nightly). `.ci/run` is a one-line wrapper
+//! around it.
 
 use crate::process::{cargo_step, cargo_succeeds};
 use crate::tools;
@@ -27,6 +29,7 @@ pub fn run() -> Result<(), String> {
     cargo_step(&["test", "--workspace", "--doc"])?;
     // The tool as a user installs it, run away from the repository.
     crate::dist::install_test()?;
+    crate::fuzz::smoke()?;
     println!("xtask: ci passed");
     Ok(())
 }

@@ -1,17 +1,36 @@
 //! `cargo xtask fuzz [TARGET] [SECONDS]`: runs a libFuzzer target from
-//! `fuzz/` (default `line`, the serial line codec; `hid`, the HID reports) for a while (default 60 s).
+//! `fuzz/` for a while (default `line` for 60 s). Targets: `line` (the
+//! serial line codec), `hid` (HID reports and the emulated token),
+//! `inventory` (PSKC, both CSV layouts, otpauth URIs). Each starts from a
+//! seed corpus made from `fixtures/` under `target/fuzz-corpus/TARGET/`.
+//!
+//! `cargo xtask ci` runs every target for [`SMOKE_RUNS`] inputs ([`smoke`]):
+//! a crash or a target that no longer builds fails CI; the long campaigns
+//! are this command's.
 //!
 //! libFuzzer needs a nightly toolchain and `cargo-fuzz`; cargo-fuzz is
 //! installed when missing. Nightly is only checked for, never downloaded:
-//! a machine without it gets a one-line error naming what to install. Not
-//! part of `cargo xtask ci`, whose codec checks are the property tests.
+//! without it this command fails naming what to install, and the CI step
+//! skips saying why.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::process::{cargo_step, cargo_succeeds, repo_root};
 
 const DEFAULT_TARGET: &str = "line";
 const DEFAULT_SECONDS: u64 = 60;
+
+/// Every target, with the fixture folders its seeds come from.
+const TARGETS: [(&str, &[&str]); 3] = [
+    ("line", &["fixtures/serial"]),
+    ("hid", &["fixtures/hid"]),
+    ("inventory", &["fixtures/inventory"]),
+];
+
+/// Inputs per target in CI: enough to exercise every seed and mutate
+/// around them, few enough to take seconds once built.
+pub const SMOKE_RUNS: u64 = 20_000;
 
 pub fn run(args: &[&str]) -> Result<(), String> {
     let (target, seconds) = match args {
@@ -25,27 +44,73 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ),
         _ => return Err("usage: cargo xtask fuzz [TARGET] [SECONDS]".to_owned()),
     };
-    let nightly = Command::new("rustup")
-        .args(["run", "nightly", "rustc", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !nightly {
+    if !TARGETS.iter().any(|(name, _)| *name == target) {
+        let known: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
+        return Err(format!(
+            "no fuzz target {target:?}; known: {}",
+            known.join(", ")
+        ));
+    }
+    if !has_nightly() {
         return Err(
             "fuzzing needs a nightly toolchain (`rustup toolchain install nightly`)".to_owned(),
         );
     }
-    if !cargo_succeeds(&["fuzz", "--version"]) {
-        cargo_step(&["install", "--locked", "cargo-fuzz"])?;
+    ensure_cargo_fuzz()?;
+    fuzz(
+        target,
+        &format!("-max_total_time={seconds}"),
+        &format!("for {seconds} s"),
+    )
+}
+
+/// The CI step: every target for [`SMOKE_RUNS`] inputs, or a printed skip
+/// where there is no nightly toolchain.
+pub fn smoke() -> Result<(), String> {
+    if !has_nightly() {
+        println!(
+            "xtask: fuzz smoke skipped: no nightly toolchain (`rustup toolchain install nightly`)"
+        );
+        return Ok(());
     }
-    let name = format!("cargo fuzz run {target} on nightly (for {seconds} s)");
+    ensure_cargo_fuzz()?;
+    for (target, _) in TARGETS {
+        fuzz(
+            target,
+            &format!("-runs={SMOKE_RUNS}"),
+            &format!("{SMOKE_RUNS} runs"),
+        )?;
+    }
+    Ok(())
+}
+
+fn has_nightly() -> bool {
+    Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ensure_cargo_fuzz() -> Result<(), String> {
+    if cargo_succeeds(&["fuzz", "--version"]) {
+        return Ok(());
+    }
+    cargo_step(&["install", "--locked", "cargo-fuzz"])
+}
+
+fn fuzz(target: &str, limit: &str, told: &str) -> Result<(), String> {
+    let corpus = seed_corpus(target)?;
+    let name = format!("cargo fuzz run {target} on nightly ({told})");
     println!("xtask: {name}");
     // Through rustup, not `$CARGO`: that is the stable toolchain's own
     // cargo, which would build the fuzz target with stable.
     let status = Command::new("rustup")
         .current_dir(repo_root().join("fuzz"))
         .env_remove("CARGO")
-        .args(["run", "nightly", "cargo", "fuzz", "run", target, "--"])
-        .arg(format!("-max_total_time={seconds}"))
+        .args(["run", "nightly", "cargo", "fuzz", "run", target])
+        .arg(&corpus)
+        .arg("--")
+        .arg(limit)
         .status()
         .map_err(|e| format!("step `{name}` could not start: {e}"))?;
     if status.success() {
@@ -55,4 +120,57 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             "step `{name}` failed ({status}); see fuzz/artifacts/{target}/"
         ))
     }
+}
+
+/// A fresh corpus of the target's fixture files under `target/`. The
+/// inventory target reads a format-and-key byte first, so each file goes
+/// in once per format and key choice.
+fn seed_corpus(target: &str) -> Result<PathBuf, String> {
+    let root = repo_root();
+    let dir = root.join("target/fuzz-corpus").join(target);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let folders = TARGETS
+        .iter()
+        .find(|(name, _)| *name == target)
+        .map_or(&[][..], |(_, folders)| *folders);
+    let mut files = Vec::new();
+    for folder in folders {
+        collect(&root.join(folder), &mut files)?;
+    }
+    for (i, file) in files.iter().enumerate() {
+        let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let choices: &[u8] = if target == "inventory" {
+            &[0, 1, 2, 3, 6]
+        } else {
+            &[]
+        };
+        if choices.is_empty() {
+            write(&dir.join(format!("seed-{i}")), &bytes)?;
+        }
+        for &choice in choices {
+            let mut seed = vec![choice];
+            seed.extend_from_slice(&bytes);
+            write(&dir.join(format!("seed-{i}-{choice}")), &seed)?;
+        }
+    }
+    Ok(dir)
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }

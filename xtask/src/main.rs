@@ -12,7 +12,8 @@
 //! - [`dist`]: `cargo xtask dist`, man pages and shell completions from
 //!   the binaries; `cargo xtask install-test`, the installed tool run
 //!   outside the repository (a CI step).
-//! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs (nightly).
+//! - [`fuzz`]: `cargo xtask fuzz`, libFuzzer on the wire codecs and the
+//!   inventory parsers (nightly); a short run of each is a `ci` step.
 //! - [`layers`]: `cargo xtask layers`, `tokenrig-core` reaches no I/O crate
 //!   and reads the clock only in `SystemClock` (a `ci` step).
 //! - [`peers`]: `cargo xtask peers`, the suite against privacyIDEA (under
@@ -46,7 +47,8 @@ commands:
   dist   build release binaries, then man pages and shell completions into target/dist
   install-test  cargo install both binaries into target/, run them outside the repository
   layers fail if tokenrig-core reaches an I/O crate or reads the clock outside SystemClock
-  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (default: line, 60 s; needs nightly)
+  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (line, hid, inventory; default: line, 60 s; needs nightly)
+  fuzz   --smoke: every target for a fixed number of runs, as ci does
   peers  run the suite against privacyIDEA (faketime, then real time), compare throughput, write docs/peers.md";
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         ["docs"] => docs::run(),
         ["install-test"] => dist::install_test(),
         ["layers"] => layers::run(),
+        ["fuzz", "--smoke"] => fuzz::smoke(),
         ["fuzz", ref rest @ ..] => fuzz::run(rest),
         ["peers"] => peers::run(),
         ["help" | "-h" | "--help"] => {
