@@ -296,7 +296,11 @@ mod tests {
         let d = validate(&policy, &config, state, &time_code(&config, ahead), now);
         assert_eq!(d.outcome, Outcome::Accepted { matched: ahead });
         assert_eq!(d.new_state.drift_steps, 3, "the drift is not re-learned");
-        assert_eq!(d.new_state.next_counter, ahead + 1, "the step is still spent");
+        assert_eq!(
+            d.new_state.next_counter,
+            ahead + 1,
+            "the step is still spent"
+        );
         // A step later the window is still centred on +3: +5 is too far.
         let later = at_step(STEP_60, now_step + 1, 0);
         let far = time_code(&config, now_step + 1 + 5);
