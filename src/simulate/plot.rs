@@ -128,6 +128,10 @@ fn desync_against_window(report: &Report, path: &Path) -> Result<(), String> {
             "look-ahead window (codes)"
         })
         .y_desc("desync per 1,000 logins")
+        .x_labels(x_max as usize + 2)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .light_line_style(WHITE)
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (name, points)) in series.iter().enumerate() {
@@ -208,6 +212,8 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
         .configure_mesh()
         .x_desc("years since first use")
         .y_desc("token clock − true time (steps)")
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .light_line_style(WHITE)
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (name, true_steps, learned)) in lines.iter().enumerate() {
@@ -233,8 +239,8 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font((FONT, 14))
         .draw()
@@ -245,7 +251,8 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
 /// x: guessing risk per lockout (log); y: desync per 1,000 logins; a
 /// point per policy and kind, labelled with its window and learning.
 fn risk_against_usability(report: &Report, path: &Path) -> Result<(), String> {
-    let points: Vec<(f64, f64, String, usize)> = report
+    let mut points: Vec<(f64, f64, String, usize)> = Vec::new();
+    let all: Vec<(f64, f64, String, usize)> = report
         .policies
         .iter()
         .flat_map(|p| {
@@ -269,6 +276,19 @@ fn risk_against_usability(report: &Report, path: &Path) -> Result<(), String> {
             })
         })
         .collect();
+    // Policies that land on the same point share one label.
+    for (x, y, short, slot) in all {
+        match points
+            .iter_mut()
+            .find(|p| p.0 == x && p.1 == y && p.3 == slot)
+        {
+            Some(p) if !p.2.split(" / ").any(|s| s == short) => {
+                p.2 = format!("{} / {short}", p.2);
+            }
+            Some(_) => {}
+            None => points.push((x, y, short, slot)),
+        }
+    }
     let x_lo = points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let x_hi = points.iter().map(|p| p.0).fold(0.0f64, f64::max);
     let (x_lo, x_hi) = if x_lo.is_finite() {
@@ -294,6 +314,8 @@ fn risk_against_usability(report: &Report, path: &Path) -> Result<(), String> {
         .x_desc("chance an attacker guesses a code before lockout (RFC 4226 §6)")
         .y_desc("desync per 1,000 logins")
         .x_label_formatter(&|x| format!("{x:.0e}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .light_line_style(WHITE)
         .draw()
         .map_err(|e| e.to_string())?;
     for (slot, kind) in Kind::ALL.iter().enumerate() {
