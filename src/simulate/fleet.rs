@@ -617,6 +617,22 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_run_file_parses() {
+        let text = include_str!("../../fixtures/simulate/fleet.toml");
+        let file = FleetFile::parse(text).expect("the example is valid");
+        let mut fleet = Fleet::default();
+        file.apply(&mut fleet);
+        let mut grid = super::super::grid::Grid::default();
+        file.policy.apply(&mut grid);
+        assert_eq!((fleet.seed, fleet.years), (2027, 5));
+        assert_eq!(fleet.tokens.total(), 10_500);
+        assert_eq!(fleet.shelf_days, DayRange { min: 30, max: 365 });
+        assert_eq!(fleet.usage.typing_seconds, 5);
+        assert_eq!(fleet.check(), Ok(()));
+        assert_eq!(grid.policies().map(|p| p.len()), Ok(5 * 2 * 2 * 2));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_name_their_line() {
         let err = FleetFile::parse("seed = 1\n[usage]\nlogins = 2\n").unwrap_err();
         let text = err.to_string();
