@@ -105,6 +105,11 @@ fn desync_against_window(report: &Report, path: &Path) -> Result<(), String> {
         .iter()
         .flat_map(|(_, p)| p.iter().map(|q| q.0))
         .fold(1.0f64, f64::max);
+    let x_min = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.0))
+        .fold(x_max, f64::min)
+        .min(x_max - 1.0);
     let y_max = top(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)));
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -118,7 +123,7 @@ fn desync_against_window(report: &Report, path: &Path) -> Result<(), String> {
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.2..x_max + 0.2, 0.0..y_max)
+        .build_cartesian_2d(x_min - 0.2..x_max + 0.2, 0.0..y_max)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
@@ -128,7 +133,7 @@ fn desync_against_window(report: &Report, path: &Path) -> Result<(), String> {
             "look-ahead window (codes)"
         })
         .y_desc("desync per 1,000 logins")
-        .x_labels(x_max as usize + 2)
+        .x_labels((x_max - x_min) as usize + 2)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .light_line_style(WHITE)
@@ -194,10 +199,13 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
     let years = f64::from(report.fleet.years);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let first = report
-        .policies
-        .first()
-        .map_or(String::new(), |p| p.label.clone());
+    let first = report.policies.first().map_or(String::new(), |p| {
+        format!(
+            "±{} steps, learning {}",
+            p.time_window,
+            if p.learn_drift { "on" } else { "off" }
+        )
+    });
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!("drift of sampled time tokens (solid: true, dashed: learned under {first})"),

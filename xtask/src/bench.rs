@@ -114,17 +114,18 @@ pub fn simulate() -> Result<(), String> {
     let binary = repo_root().join("target/release/tokenrig");
     println!();
     println!(
-        "{:>9} {:>12} {:>9} {:>13} {:>12}",
-        "C200s", "decisions", "wall s", "decisions/s", "peak RSS MiB"
+        "{:>9} {:>12} {:>9} {:>8} {:>13} {:>12}",
+        "C200s", "decisions", "wall s", "CPU s", "decisions/s", "peak RSS MiB"
     );
     let mut rows = Vec::new();
     for tokens in FLEETS {
         let row = simulate_once(&binary, tokens)?;
         println!(
-            "{:>9} {:>12} {:>9.1} {:>13.0} {:>12.1}",
+            "{:>9} {:>12} {:>9.1} {:>8.1} {:>13.0} {:>12.1}",
             tokens,
             row.decisions,
             row.wall.as_secs_f64(),
+            row.cpu_secs,
             row.decisions as f64 / row.wall.as_secs_f64(),
             row.peak_kib as f64 / 1024.0
         );
@@ -154,6 +155,9 @@ pub fn simulate() -> Result<(), String> {
 struct FleetRun {
     decisions: u64,
     wall: Duration,
+    /// User + system time, from /proc (last sample before exit): on a
+    /// machine shared with other work, wall time alone overstates.
+    cpu_secs: f64,
     peak_kib: u64,
 }
 
@@ -181,13 +185,17 @@ fn simulate_once(binary: &Path, tokens: u64) -> Result<FleetRun, String> {
         .spawn()
         .map_err(|e| format!("{} could not start: {e}", binary.display()))?;
     let status_file = PathBuf::from(format!("/proc/{}/status", child.id()));
-    let mut peak_kib = 0;
+    let stat_file = PathBuf::from(format!("/proc/{}/stat", child.id()));
+    let (mut peak_kib, mut cpu_secs) = (0, 0.0);
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
             break status;
         }
         if let Some(kib) = status_kib(&status_file, "VmHWM:") {
             peak_kib = peak_kib.max(kib);
+        }
+        if let Some(secs) = cpu_seconds(&stat_file) {
+            cpu_secs = secs;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -215,8 +223,20 @@ fn simulate_once(binary: &Path, tokens: u64) -> Result<FleetRun, String> {
     Ok(FleetRun {
         decisions,
         wall,
+        cpu_secs,
         peak_kib,
     })
+}
+
+/// utime + stime of a process, in seconds (USER_HZ is 100 on Linux).
+fn cpu_seconds(stat: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // Fields after the parenthesised command name; utime and stime are
+    // the 14th and 15th of the whole line.
+    let rest = text.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
 fn status_kib(status: &Path, field: &str) -> Option<u64> {
