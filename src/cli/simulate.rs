@@ -76,7 +76,7 @@ pub struct SimulateArgs {
     /// Seconds between reading a code and the verifier deciding [default: 0].
     #[arg(long, value_name = "SECONDS")]
     typing_seconds: Option<u32>,
-    /// Time tokens whose drift is traced for the plot [default: 8].
+    /// Time tokens whose drift is traced for the plot, at most 64 [default: 8].
     #[arg(long, value_name = "N")]
     sample_tokens: Option<u32>,
     /// Time window(s), ± steps around the expected step [default: 1].
@@ -106,8 +106,8 @@ pub struct SimulateArgs {
     /// Write desync.svg, drift.svg and risk.svg into this directory.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
-    /// Worker threads [default: every core]; the result does not depend on it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Worker threads, 1 to 256 [default: every core]; the result does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
 }
 

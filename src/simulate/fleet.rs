@@ -24,6 +24,9 @@ pub const MAX_PPM: f64 = 1_000.0;
 /// `MAX_PPM`), which the helpdesk's wide resync covers.
 pub const MAX_YEARS: u32 = 20;
 pub const MAX_SHELF_DAYS: u32 = 5 * 365;
+/// Traced tokens are the only per-token memory a run keeps, and each is
+/// a line of the drift plot.
+pub const MAX_SAMPLED: u32 = 64;
 
 /// The kinds of token a fleet is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -436,6 +439,11 @@ impl Fleet {
         if !(spells.is_finite() && (0.0..=261.0).contains(&spells)) {
             return Err("idle spells per year must be from 0 to 261".to_owned());
         }
+        if self.sample_tokens > MAX_SAMPLED {
+            return Err(format!(
+                "sample tokens must be at most {MAX_SAMPLED}: each is a line of the drift plot"
+            ));
+        }
         if self.usage.typing_seconds > 3_600 {
             return Err("typing seconds must be at most 3600".to_owned());
         }
@@ -630,6 +638,8 @@ mod tests {
         assert_eq!(fleet.usage.typing_seconds, 5);
         assert_eq!(fleet.check(), Ok(()));
         assert_eq!(grid.policies().map(|p| p.len()), Ok(5 * 2 * 2 * 2));
+        fleet.sample_tokens = 65;
+        assert!(fleet.check().is_err_and(|e| e.contains("at most 64")));
     }
 
     #[test]
