@@ -10,6 +10,22 @@ use super::fleet::Kind;
 use super::report::{KindReport, PolicyReport, Report};
 
 const SIZE: (u32, u32) = (960, 600);
+/// Dark enough to read on white, thin or dashed (plotters' palette has
+/// yellows and cyans that vanish).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(200, 30, 45),
+    RGBColor(30, 90, 200),
+    RGBColor(0, 130, 60),
+    RGBColor(140, 60, 170),
+    RGBColor(220, 110, 0),
+    RGBColor(0, 140, 150),
+    RGBColor(120, 80, 40),
+    RGBColor(90, 90, 90),
+];
+
+fn pick(i: usize) -> RGBAColor {
+    PALETTE[i % PALETTE.len()].to_rgba()
+}
 const FONT: &str = "sans-serif";
 
 /// A plot could not be drawn or written; the message names the file.
@@ -140,7 +156,7 @@ fn desync_against_window(report: &Report, path: &Path) -> Result<(), String> {
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (name, points)) in series.iter().enumerate() {
-        let colour = Palette99::pick(i).to_rgba();
+        let colour = pick(i);
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),
@@ -225,7 +241,7 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (name, true_steps, learned)) in lines.iter().enumerate() {
-        let colour = Palette99::pick(i).to_rgba();
+        let colour = pick(i);
         chart
             .draw_series(LineSeries::new(
                 true_steps.iter().copied(),
@@ -331,21 +347,17 @@ fn risk_against_usability(report: &Report, path: &Path) -> Result<(), String> {
         if mine.is_empty() {
             continue;
         }
-        let colour = Palette99::pick(slot).to_rgba();
+        let colour = pick(slot);
+        // Each point with its label just above and to the right of it.
         chart
-            .draw_series(
-                mine.iter()
-                    .map(|p| Circle::new((p.0, p.1), 5, colour.filled())),
-            )
+            .draw_series(mine.iter().map(|p| {
+                EmptyElement::at((p.0, p.1))
+                    + Circle::new((0, 0), 5, colour.filled())
+                    + Text::new(p.2.clone(), (8, -16), (FONT, 12).into_font())
+            }))
             .map_err(|e| e.to_string())?
             .label(kind.name())
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
-        chart
-            .draw_series(
-                mine.iter()
-                    .map(|p| Text::new(p.2.clone(), (p.0, p.1), (FONT, 12).into_font())),
-            )
-            .map_err(|e| e.to_string())?;
     }
     chart
         .configure_series_labels()
