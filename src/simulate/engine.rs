@@ -50,10 +50,14 @@ const HELPDESK_EVENT_WINDOW: u64 = 1_000_000;
 /// A worker claims this many tokens at a time.
 const CHUNK: u64 = 64;
 
-/// Why a run stopped. Neither can happen with a checked [`Fleet`]; they
-/// are errors rather than panics because they come from user numbers.
+/// Why a run stopped. Only `Invalid` can happen with a fleet from the
+/// CLI (which checks it first); the others are errors rather than panics
+/// because they come from user numbers.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
+    /// The fleet breaks a rule of [`Fleet::check`].
+    #[error("{0}")]
+    Invalid(String),
     #[error("token {index}: {source}")]
     Device { index: u64, source: DeviceError },
     #[error("token {index}: {source}")]
@@ -160,7 +164,7 @@ pub struct TracePoint {
 /// A run's result: per policy, a tally per kind (in [`Kind::ALL`]'s
 /// order), and the sampled traces by token index.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
+pub struct FleetResult {
     pub tallies: Vec<Vec<Tally>>,
     pub traces: Vec<Trace>,
 }
@@ -172,9 +176,10 @@ pub fn run(
     policies: &[Policy],
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Outcome, SimulateError> {
+) -> Result<FleetResult, SimulateError> {
+    fleet.check().map_err(SimulateError::Invalid)?;
     let next = AtomicU64::new(0);
-    let results: Vec<Result<Outcome, SimulateError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<FleetResult, SimulateError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.max(1))
             .map(|_| scope.spawn(|| worker(fleet, policies, &next, progress)))
             .collect();
@@ -197,8 +202,8 @@ pub fn run(
     Ok(total)
 }
 
-fn empty(fleet: &Fleet, policies: usize) -> Outcome {
-    Outcome {
+fn empty(fleet: &Fleet, policies: usize) -> FleetResult {
+    FleetResult {
         tallies: (0..policies)
             .map(|_| Kind::ALL.iter().map(|_| Tally::new(fleet.years)).collect())
             .collect(),
@@ -212,7 +217,7 @@ fn worker(
     policies: &[Policy],
     next: &AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Outcome, SimulateError> {
+) -> Result<FleetResult, SimulateError> {
     let total = fleet.tokens.total();
     let mut out = empty(fleet, policies.len());
     let base = VirtualClock::new(UnixTime::from_secs(EPOCH_SECS));
@@ -274,7 +279,7 @@ fn simulate_token(
     index: u64,
     base: &VirtualClock,
     scratch: &mut Scratch,
-    out: &mut Outcome,
+    out: &mut FleetResult,
 ) -> Result<(), SimulateError> {
     let Some((kind, within)) = fleet.tokens.kind_of(index) else {
         return Ok(());
@@ -641,11 +646,11 @@ mod tests {
         }
     }
 
-    fn simulate(fleet: &Fleet, policies: &[Policy], threads: usize) -> Outcome {
+    fn simulate(fleet: &Fleet, policies: &[Policy], threads: usize) -> FleetResult {
         run(fleet, policies, threads, &|_| {}).expect("the run completes")
     }
 
-    fn c200_60(outcome: &Outcome, policy: usize) -> &Tally {
+    fn c200_60(outcome: &FleetResult, policy: usize) -> &Tally {
         &outcome.tallies[policy][2]
     }
 
@@ -721,6 +726,14 @@ mod tests {
         assert_eq!(one, three);
         assert!(one.tallies[0][2].desync > 0, "the run exercises rejections");
         assert_eq!(one.traces.len(), 8);
+    }
+
+    #[test]
+    fn an_unchecked_fleet_is_refused_not_simulated() {
+        let mut fleet = daily(1, 0.0, 1);
+        fleet.usage.holidays_per_year = 400;
+        let err = run(&fleet, &[Policy::default()], 1, &|_| {}).unwrap_err();
+        assert!(err.to_string().contains("at most 261"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::verifier::Policy;
 
-use super::engine::{Outcome, Tally, Trace};
+use super::engine::{FleetResult, Tally, Trace};
 use super::fleet::{Fleet, Kind};
 use super::grid::{Grid, guess_risk, label, resync_guess_risk};
 
@@ -105,7 +105,7 @@ fn rate(count: u64, per: u64) -> f64 {
 }
 
 impl Report {
-    pub fn new(fleet: &Fleet, grid: &Grid, policies: &[Policy], outcome: &Outcome) -> Report {
+    pub fn new(fleet: &Fleet, grid: &Grid, policies: &[Policy], outcome: &FleetResult) -> Report {
         let policies = policies
             .iter()
             .zip(&outcome.tallies)
