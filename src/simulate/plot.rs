@@ -222,11 +222,13 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
             if p.learn_drift { "on" } else { "off" }
         )
     });
+    let caption = if lines.is_empty() {
+        "drift: no time token was sampled (none in the fleet, or --sample-tokens 0)".to_owned()
+    } else {
+        format!("drift of sampled time tokens (solid: true, dashed: learned under {first})")
+    };
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("drift of sampled time tokens (solid: true, dashed: learned under {first})"),
-            (FONT, 18),
-        )
+        .caption(caption, (FONT, 18))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(60)
@@ -236,7 +238,7 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
         .configure_mesh()
         .x_desc("years since first use")
         .y_desc("token clock − true time (steps)")
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_label_formatter(&|y| format!("{y:.1}"))
         .light_line_style(WHITE)
         .draw()
         .map_err(|e| e.to_string())?;
@@ -260,6 +262,9 @@ fn drift_over_years(report: &Report, path: &Path) -> Result<(), String> {
                 colour.stroke_width(1),
             ))
             .map_err(|e| e.to_string())?;
+    }
+    if lines.is_empty() {
+        return root.present().map_err(|e| e.to_string());
     }
     chart
         .configure_series_labels()
