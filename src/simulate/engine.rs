@@ -729,6 +729,21 @@ mod tests {
     }
 
     #[test]
+    fn a_typing_delay_at_window_zero_fails_as_often_as_the_step_turns_meanwhile() {
+        // Exact clocks, ±0: a code typed 10 s after it was read is refused
+        // when the 60 s step turned in between, 1 time in 6; the next code,
+        // read as its step begins, always makes it.
+        let mut fleet = daily(200, 0.0, 1);
+        fleet.usage.typing_seconds = 10;
+        let outcome = simulate(&fleet, &[policy(0, true)], 2);
+        let t = c200_60(&outcome, 0);
+        let rate = t.desync as f64 / t.logins as f64;
+        // σ = sqrt(p(1 - p) / n) ≈ 0.0017 for n = 52,200: within 4 σ.
+        assert!((rate - 1.0 / 6.0).abs() < 0.007, "{rate}");
+        assert_eq!(t.next_code, t.desync);
+    }
+
+    #[test]
     fn an_unchecked_fleet_is_refused_not_simulated() {
         let mut fleet = daily(1, 0.0, 1);
         fleet.usage.holidays_per_year = 400;
