@@ -744,6 +744,27 @@ mod tests {
     }
 
     #[test]
+    fn geometric_stray_presses_fail_as_often_as_the_tail_beyond_the_look_ahead() {
+        // Stray presses X before each login, geometric with mean 1:
+        // P(X >= w) = (1/2)^w; a look-ahead of 3 refuses 1 login in 8,
+        // and the next code (X + 1 ahead) never rescues one.
+        let mut fleet = daily(0, 0.0, 1);
+        fleet.tokens.c100 = 100;
+        fleet.usage.stray_presses = CountDistribution::Geometric(1.0);
+        let p = Policy {
+            event_window: 3,
+            ..Policy::default()
+        };
+        let outcome = simulate(&fleet, &[p], 2);
+        let t = &outcome.tallies[0][0];
+        let rate = t.desync as f64 / t.logins as f64;
+        // σ ≈ 0.002 for n = 26,100: within 5 σ.
+        assert!((rate - 0.125).abs() < 0.01, "{rate}");
+        assert_eq!(t.next_code, 0);
+        assert_eq!(t.resyncs_accepted, t.desync);
+    }
+
+    #[test]
     fn an_unchecked_fleet_is_refused_not_simulated() {
         let mut fleet = daily(1, 0.0, 1);
         fleet.usage.holidays_per_year = 400;
