@@ -32,6 +32,9 @@
 //!   HID codecs from `tokenrig-core`.
 //! - [`harness`]: the conformance harness: TOML scenarios, a `Target`
 //!   trait (builtin verifier, HTTP), the runner and its reports.
+//! - [`simulate`]: `tokenrig simulate`, a fleet over years through the
+//!   verifier core: desync, resyncs, helpdesk calls and guessing risk per
+//!   policy, as a table, JSON, CSV and SVG plots.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
 pub mod cmdline;
@@ -39,6 +42,7 @@ pub mod error;
 pub mod harness;
 pub mod server;
 pub mod service;
+pub mod simulate;
 pub mod sms;
 pub mod store;
 pub mod transport;

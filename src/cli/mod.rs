@@ -16,6 +16,7 @@ mod otp;
 mod progress;
 mod resync;
 mod serve;
+mod simulate;
 mod tokens;
 mod unlock;
 mod user;
@@ -67,6 +68,8 @@ enum Command {
     Load(load::LoadArgs),
     /// Run the conformance suite against a verifier: exit 0 only if every case passes.
     Conformance(conformance::ConformanceArgs),
+    /// Simulate a fleet of key fobs over years through the verifier core: desync, resyncs, helpdesk calls, risk per policy.
+    Simulate(simulate::SimulateArgs),
     /// Tokens on HID and serial lines: list them, press one.
     #[command(subcommand)]
     Devices(devices::DevicesCommand),
@@ -208,6 +211,7 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         }),
+        Command::Simulate(args) => done(simulate::run(args)),
         Command::Devices(cmd) => done(devices::run(cmd)),
         Command::Completions { shell } => {
             let mut out = io::stdout();

@@ -174,6 +174,18 @@ const RULES: &[Rule] = &[
         ],
     },
     Rule {
+        name: "Drift learning",
+        default: |p| {
+            if p.learn_drift {
+                "on: every accepted time code re-centres the window (drift = accepted step − wall step); a resync always does".to_owned()
+            } else {
+                "off: only a resync moves the window".to_owned()
+            }
+        },
+        source: "RFC 6238 §6 (record the drift and adjust for it next time)",
+        cases: &["VAL-TIM-013", "VAL-TIM-014", "DRF-001", "DRF-002"],
+    },
+    Rule {
         name: "No code accepted twice",
         default: |_| "a code at or below the stored counter or step is `replayed`".to_owned(),
         source: "RFC 4226 §7.4, RFC 6238 §5.2 (\"MUST NOT accept the second attempt of the same OTP\")",

@@ -9,12 +9,19 @@
 //! whole 1,000-code window (target: at most 0.2 ms).
 //! And durable validations per second: one accept committed (compare-and-set
 //! plus audit row) on SQLite with `synchronous=FULL`, one connection.
+//! Then the fleet figure (also alone: `cargo xtask bench simulate`): the
+//! release `tokenrig simulate` on 10k, 100k and 1M C200s × 3 years × one
+//! login a working day, its wall time, decisions/s and peak RSS (VmHWM),
+//! against the targets (100k in ≤ 60 s; ≤ 64 bytes a token).
 //! All are reported, never asserted: timings vary by machine.
 
 use std::env;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::process::{cargo, cargo_step};
+use crate::process::{cargo, cargo_step, repo_root};
 
 /// Criterion's group and benchmark names, as `benches/*.rs` declare them.
 const OTP: &str = "otp";
@@ -82,7 +89,166 @@ pub fn run() -> Result<(), String> {
         1e9 / commit_ns,
         commit_ns / 1e3
     );
+    for case in LOGIN_CASES {
+        println!(
+            "{:<50} {:>10.1}",
+            format!("simulated login, {case} (ns)"),
+            mean_ns(&dir, VERIFIER, case)?
+        );
+    }
+    simulate()
+}
+
+/// What one simulated login costs, by part (`benches/verifier.rs`).
+const LOGIN_CASES: [&str; 3] = ["c200_press", "time_validate_centre", "time_validate_edge"];
+/// Fleet sizes for the scaling figure; the middle one is the target's.
+const FLEETS: [u64; 3] = [10_000, 100_000, 1_000_000];
+const TARGET_SECS: f64 = 60.0;
+const TARGET_BYTES_PER_TOKEN: f64 = 64.0;
+
+/// The fleet figure: `tokenrig simulate` (release) on growing fleets of
+/// C200s, 3 years, one login every working day (no holidays or idle
+/// spells), on every core.
+pub fn simulate() -> Result<(), String> {
+    cargo_step(&["build", "--release", "--bin", "tokenrig"])?;
+    let binary = repo_root().join("target/release/tokenrig");
+    println!();
+    println!(
+        "{:>9} {:>12} {:>9} {:>8} {:>13} {:>12}",
+        "C200s", "decisions", "wall s", "CPU s", "decisions/s", "peak RSS MiB"
+    );
+    let mut rows = Vec::new();
+    for tokens in FLEETS {
+        let row = simulate_once(&binary, tokens)?;
+        println!(
+            "{:>9} {:>12} {:>9.1} {:>8.1} {:>13.0} {:>12.1}",
+            tokens,
+            row.decisions,
+            row.wall.as_secs_f64(),
+            row.cpu_secs,
+            row.decisions as f64 / row.wall.as_secs_f64(),
+            row.peak_kib as f64 / 1024.0
+        );
+        rows.push((tokens, row));
+    }
+    if let (Some((small, first)), Some((large, last))) = (rows.first(), rows.last()) {
+        let per_token =
+            (last.peak_kib as f64 - first.peak_kib as f64) * 1024.0 / (large - small) as f64;
+        let verdict = |met: bool| if met { "met" } else { "NOT met" };
+        let target_row = rows.iter().find(|(n, _)| *n == 100_000);
+        if let Some((_, row)) = target_row {
+            let secs = row.wall.as_secs_f64();
+            println!(
+                "100k C200s × 3 years: {secs:.1} s (target <= {TARGET_SECS} s: {})",
+                verdict(secs <= TARGET_SECS)
+            );
+        }
+        println!(
+            "memory per token, (peak RSS at {large} − at {small}) / {} tokens: {per_token:.1} bytes (target <= {TARGET_BYTES_PER_TOKEN}: {})",
+            large - small,
+            verdict(per_token <= TARGET_BYTES_PER_TOKEN)
+        );
+    }
     Ok(())
+}
+
+struct FleetRun {
+    decisions: u64,
+    wall: Duration,
+    /// User + system time, from /proc (last sample before exit): on a
+    /// machine shared with other work, wall time alone overstates.
+    cpu_secs: f64,
+    peak_kib: u64,
+}
+
+/// Runs one fleet, polling the process's high-water RSS until it exits.
+fn simulate_once(binary: &Path, tokens: u64) -> Result<FleetRun, String> {
+    let count = tokens.to_string();
+    let args = [
+        "simulate",
+        "--c200-60",
+        &count,
+        "--years",
+        "3",
+        "--holidays",
+        "0",
+        "--idle-spells-per-year",
+        "0",
+        "--sample-tokens",
+        "0",
+    ];
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{} could not start: {e}", binary.display()))?;
+    let status_file = PathBuf::from(format!("/proc/{}/status", child.id()));
+    let stat_file = PathBuf::from(format!("/proc/{}/stat", child.id()));
+    let (mut peak_kib, mut cpu_secs) = (0, 0.0);
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if let Some(kib) = status_kib(&status_file, "VmHWM:") {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(secs) = cpu_seconds(&stat_file) {
+            cpu_secs = secs;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let wall = started.elapsed();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    if !status.success() {
+        return Err(format!(
+            "tokenrig simulate {args:?} failed ({status}): {stderr}"
+        ));
+    }
+    // "tokenrig: N decisions in …", printed by the command.
+    let decisions = stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("tokenrig: ")?
+                .split_once(" decisions")?
+                .0
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| format!("tokenrig simulate did not say how many decisions: {stderr}"))?;
+    Ok(FleetRun {
+        decisions,
+        wall,
+        cpu_secs,
+        peak_kib,
+    })
+}
+
+/// utime + stime of a process, in seconds (USER_HZ is 100 on Linux).
+fn cpu_seconds(stat: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // Fields after the parenthesised command name; utime and stime are
+    // the 14th and 15th of the whole line.
+    let rest = text.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+fn status_kib(status: &Path, field: &str) -> Option<u64> {
+    std::fs::read_to_string(status)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(field))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Where criterion writes its results, found the way criterion finds it:

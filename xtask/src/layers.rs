@@ -189,7 +189,7 @@ const LAYERS: &[&[&str]] = &[
         "error",
         "cmdline",
     ],
-    &["store", "sms", "transport"],
+    &["store", "sms", "transport", "simulate"],
     &["service"],
     &["server", "harness"],
     &["cli"],

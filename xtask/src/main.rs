@@ -4,7 +4,8 @@
 //! - [`ci`]: `cargo xtask ci`, everything CI runs: test tools, fmt, the
 //!   layer rules, clippy, nextest, doctests.
 //! - [`bench`]: `cargo xtask bench`, the criterion benches and the HOTP cost
-//!   against its floor of two SHA-1 compressions.
+//!   against its floor of two SHA-1 compressions; the `tokenrig simulate`
+//!   fleet figure (also alone, `cargo xtask bench simulate`).
 //! - [`bench_server`]: `cargo xtask bench-server`, `tokenrig load` against a
 //!   `tokenrig serve` on SQLite: validations/s and latency percentiles.
 //! - [`conformance`]: `cargo xtask conformance`, the suite against the
@@ -40,7 +41,8 @@ usage: cargo xtask <command>
 
 commands:
   ci     install test tools, then fmt, clippy, nextest and doctests (what CI runs)
-  bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions
+  bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions, then the simulate fleet figure
+  bench simulate  only the fleet figure: tokenrig simulate (release) on 10k/100k/1M C200s x 3 years, wall time, decisions/s, peak RSS
   bench-server  [--serve BINARY]: start tokenrig serve (release, SQLite) and load it, up to above saturation: validations/s, p50/p99, shed, RSS, accepts vs audit
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
   docs   write the generated pages of docs/ (reason codes) from the code and the suite
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["ci"] => ci::run(),
         ["bench"] => bench::run(),
+        ["bench", "simulate"] => bench::simulate(),
         ["bench-server"] => bench_server::run(None),
         ["bench-server", "--serve", binary] => bench_server::run(Some(binary)),
         ["conformance"] => conformance::run(),

@@ -15,6 +15,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 /// | --- | --- | --- |
 /// | [`event_window`](Self::event_window) | 10 codes | privacyIDEA `count_window`; RFC 4226 §7.4 (look-ahead parameter *s*) |
 /// | [`time_window`](Self::time_window) | ±1 step around the learned drift | RFC 6238 §5.2 (at most one step of network delay) |
+/// | [`learn_drift`](Self::learn_drift) | on | RFC 6238 §6 (record the drift in steps and adjust for it on the next validation) |
 /// | [`event_resync_window`](Self::event_resync_window) | 1,000 codes | privacyIDEA `SyncWindow` |
 /// | [`time_resync_span`](Self::time_resync_span) | ±24 h, in the token's steps | tokenrig (design brief) |
 /// | [`max_failures`](Self::max_failures) | 10 consecutive | privacyIDEA failcounter |
@@ -29,6 +30,13 @@ pub struct Policy {
     /// Steps accepted on either side of a time token's expected step
     /// (`step(now) + drift_steps`); also how far a replay is recognised.
     pub time_window: u64,
+    /// Whether an accepted time code re-learns the token's drift
+    /// (`drift_steps` becomes the accepted step minus the verifier's), so
+    /// the window follows a fast or slow quartz for years. Off, only a
+    /// two-OTP resync (or a replacement) sets the drift: the recovery path
+    /// must still be able to find a token, and `tokenrig simulate` measures
+    /// what a verifier that never learns costs.
+    pub learn_drift: bool,
     /// How many codes a two-OTP event resync searches, forward only:
     /// `next_counter ..= next_counter + event_resync_window - 1`.
     pub event_resync_window: u64,
@@ -69,6 +77,7 @@ impl Default for Policy {
         Policy {
             event_window: 10,
             time_window: 1,
+            learn_drift: true,
             event_resync_window: 1_000,
             time_resync_span: DAY,
             max_failures: 10,
@@ -106,6 +115,7 @@ mod tests {
         let p = Policy::default();
         assert_eq!(p.event_window, 10);
         assert_eq!(p.time_window, 1);
+        assert!(p.learn_drift);
         assert_eq!(p.event_resync_window, 1_000);
         assert_eq!(p.max_failures, 10);
         assert_eq!(p.replacement.sms_code_validity, Duration::from_secs(300));

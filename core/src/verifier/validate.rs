@@ -4,7 +4,8 @@
 //! event_window - 1`: a token's counter never goes back, so a code behind it
 //! can only be a replay. Time tokens are searched on both sides of the step
 //! they are expected at, `step(now) + drift_steps`, and every acceptance
-//! re-learns the drift, so a fast quartz is followed step by step for years.
+//! re-learns the drift (unless [`Policy::learn_drift`] is off), so a fast
+//! quartz is followed step by step for years.
 
 use crate::clock::UnixTime;
 use crate::otp::Code;
@@ -95,7 +96,11 @@ fn validate_time(
     let candidates = window.nearest_first(expected);
     match find_single(config, candidates, state.next_counter, value) {
         Single::Fresh(matched) => {
-            let drift = drift_steps(matched, now_step);
+            let drift = if policy.learn_drift {
+                drift_steps(matched, now_step)
+            } else {
+                state.drift_steps
+            };
             accept(state, matched, matched + 1, drift)
         }
         Single::Spent => reject(policy, state, Reason::Replayed),
@@ -275,6 +280,44 @@ mod tests {
                 assert_eq!(d.outcome, rejected(Reason::BadOtp), "offset {offset}");
             }
         }
+    }
+
+    #[test]
+    fn without_drift_learning_the_window_stays_where_resync_put_it() {
+        let config = time_config(STEP_60);
+        let now_step = 28_000_000;
+        let now = at_step(STEP_60, now_step, 30);
+        let policy = Policy {
+            learn_drift: false,
+            ..Policy::default()
+        };
+        let state = TokenState::time(None, 3);
+        let ahead = now_step + 4;
+        let d = validate(&policy, &config, state, &time_code(&config, ahead), now);
+        assert_eq!(d.outcome, Outcome::Accepted { matched: ahead });
+        assert_eq!(d.new_state.drift_steps, 3, "the drift is not re-learned");
+        assert_eq!(
+            d.new_state.next_counter,
+            ahead + 1,
+            "the step is still spent"
+        );
+        // A step later the window is still centred on +3: +5 is too far.
+        let later = at_step(STEP_60, now_step + 1, 0);
+        let far = time_code(&config, now_step + 1 + 5);
+        let d = validate(&policy, &config, d.new_state, &far, later);
+        assert_eq!(d.outcome, rejected(Reason::BadOtp));
+        // A resync still sets it: the recovery path finds the token anywhere.
+        let (s1, s2) = (now_step + 1 + 5, now_step + 1 + 6);
+        let d = crate::verifier::resync(
+            &policy,
+            &config,
+            d.new_state,
+            &time_code(&config, s1),
+            &time_code(&config, s2),
+            later,
+        );
+        assert_eq!(d.outcome, Outcome::Accepted { matched: s2 });
+        assert_eq!(d.new_state.drift_steps, 6);
     }
 
     #[test]
