@@ -1,5 +1,6 @@
 //! `cargo xtask fuzz [TARGET] [SECONDS]`: runs a libFuzzer target from
-//! `fuzz/` (default `line`, the serial line codec; `hid`, the HID reports) for a while (default 60 s).
+//! `fuzz/` (default `line`, the serial line codec; `hid`, the HID reports;
+//! `radius`, RADIUS packets and their authenticators) for a while (default 60 s).
 //!
 //! libFuzzer needs a nightly toolchain and `cargo-fuzz`; cargo-fuzz is
 //! installed when missing. Nightly is only checked for, never downloaded:
