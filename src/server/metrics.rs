@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition (prometheus-client).
 //!
 //! Requests by route and status, decisions by action, outcome and reason,
-//! requests shed because a store queue was full, and a latency histogram. Labels are route templates and reason codes,
+//! RADIUS packets by result and reason, requests shed because a store queue was full, and a latency histogram. Labels are route templates and reason codes,
 //! never user input, so the label sets stay small and hold no secret.
 
 use std::sync::Mutex;
@@ -26,6 +26,12 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RadiusLabels {
+    result: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
     action: &'static str,
     outcome: &'static str,
@@ -37,6 +43,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     decisions: Family<DecisionLabels, Counter>,
     shed: Family<RouteLabels, Counter>,
+    radius: Family<RadiusLabels, Counter>,
     latency: Histogram,
 }
 
@@ -45,6 +52,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let decisions = Family::<DecisionLabels, Counter>::default();
         let shed = Family::<RouteLabels, Counter>::default();
+        let radius = Family::<RadiusLabels, Counter>::default();
         // 50 µs to ~1.6 s, doubling.
         let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let mut registry = Registry::with_prefix("tokenrig");
@@ -64,6 +72,11 @@ impl Metrics {
             shed.clone(),
         );
         registry.register(
+            "radius_packets",
+            "RADIUS Access-Requests by result (accept, reject, resent: a retransmission answered from the cache, dropped) and reason (the reason code, or why it was dropped)",
+            radius.clone(),
+        );
+        registry.register(
             "http_request_duration_seconds",
             "Time from request to response",
             latency.clone(),
@@ -73,6 +86,7 @@ impl Metrics {
             requests,
             decisions,
             shed,
+            radius,
             latency,
         }
     }
@@ -92,6 +106,12 @@ impl Metrics {
             .get_or_create(&RouteLabels {
                 route: route.to_owned(),
             })
+            .inc();
+    }
+
+    pub fn radius(&self, result: &'static str, reason: &'static str) {
+        self.radius
+            .get_or_create(&RadiusLabels { result, reason })
             .inc();
     }
 
