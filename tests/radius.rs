@@ -421,3 +421,57 @@ fn radius_clients_file_readable_by_others_is_refused() {
     );
     assert!(!stderr.contains(SECRET));
 }
+
+/// The validate part of the suite (VAL-, RPL-, LCK- cases) through the
+/// RADIUS target, set up through the HTTP admin API of the same server.
+#[test]
+fn radius_target_runs_the_validate_cases_against_serve() {
+    use tokenrig::harness::{self, Quiet, RunOptions, Status, Target, http::Http, radius};
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/conformance");
+    let cases: Vec<_> = harness::load(&[suite])
+        .expect("the suite loads")
+        .into_iter()
+        .filter(|c| ["VAL-", "RPL-", "LCK-"].iter().any(|p| c.id.starts_with(p)))
+        .collect();
+    assert!(cases.len() >= 30, "{} validate cases", cases.len());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("serve.db").display());
+    let clients = clients_file(dir.path(), false);
+    let server = Server::start_full(
+        &db,
+        &[
+            "--test-clock",
+            "--radius",
+            "127.0.0.1:0",
+            "--radius-clients",
+            &clients,
+        ],
+        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
+    );
+    let url = format!("radius://{SECRET}@{}", server.radius.expect("radius"));
+    let setup = Http::new(&server.url, support::server::ADMIN_TOKEN).expect("connects");
+    let target = radius::Radius::new(&url, Box::new(setup)).expect("radius target");
+    assert!(!target.name().contains(SECRET), "{}", target.name());
+    let results = harness::run(
+        vec![Box::new(target) as Box<dyn Target>],
+        &cases,
+        &RunOptions::new(13),
+        &Quiet,
+    );
+    let report = harness::report::human("radius", &results);
+    let passed = results.iter().filter(|r| r.status == Status::Pass).count();
+    for r in &results {
+        match r.status {
+            Status::Pass => assert!(r.detail.is_none(), "reasons all given:\n{report}"),
+            // Decided before running, from the target's offers.
+            Status::Unsupported => assert!(
+                r.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("two-OTP resync") || d.contains("replacement")),
+                "only resync and replacement cases are unsupported:\n{report}"
+            ),
+            Status::Fail | Status::Error => panic!("{}: {:?}\n{report}", r.id, r.detail),
+        }
+    }
+    assert!(passed >= 80, "{passed} passed:\n{report}");
+}
