@@ -6,6 +6,9 @@
 //! at the target rate), and closed loop with 8,192 clients, many
 //! more than the default queue of 1,024 holds, so it must shed. (Open loop
 //! cannot overload the queue: each client has one request in flight.) Every request is an accept with a durable commit.
+//! Then the same server answers RADIUS Access-Requests in closed loop
+//! (`bench_radius.rs`: 64 clients, fresh valid codes), printed next to
+//! the first `/v1/validate` figure.
 //!
 //! During the runs the server's RSS is sampled from /proc; afterwards the
 //! store's audit log must hold exactly as many accepted validations as the
@@ -21,6 +24,7 @@ use std::time::Duration;
 
 use tokenrig::store::{SecretSource, Store, StoreSecret};
 
+use crate::bench_radius;
 use crate::process::{Serve, cargo_step, repo_root};
 
 const STORE_KEY: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf";
@@ -36,7 +40,14 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let db = format!("sqlite:{}", dir.join("store.db").display());
 
-    let server = Serve::start(&served, &db, &[], STORE_KEY, ADMIN_TOKEN)?;
+    let (accounts, clients) = bench_radius::prepare(&db, STORE_KEY, &dir)?;
+    let server = Serve::start(
+        &served,
+        &db,
+        &["--radius", "127.0.0.1:0", "--radius-clients", &clients],
+        STORE_KEY,
+        ADMIN_TOKEN,
+    )?;
     let url = server.url.clone();
     println!(
         "xtask: {} serve on {url}, SQLite at {}",
@@ -59,6 +70,7 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
         ),
     ];
     let mut accepted = 0;
+    let mut validate_rate = None;
     for (name, extra) in runs {
         println!("xtask: {name}");
         let rss = RssSampler::start(server.pid());
@@ -80,9 +92,28 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
         if !output.status.success() {
             return Err(format!("tokenrig load ({name}) failed: {}", output.status));
         }
+        if validate_rate.is_none() {
+            validate_rate = stdout
+                .lines()
+                .find(|l| l.contains("validations/s"))
+                .and_then(|l| l.split(" (").next())
+                .map(str::to_owned);
+        }
         accepted += accepted_in_all(&stdout)
             .ok_or_else(|| format!("tokenrig load ({name}) did not say how many it accepted"))?;
     }
+    println!(
+        "xtask: RADIUS, closed loop, {} clients (each its own user and C100)",
+        bench_radius::CLIENTS
+    );
+    let radius = server
+        .radius
+        .ok_or("tokenrig serve printed no RADIUS address")?;
+    accepted += bench_radius::run(radius, accounts, 10)?;
+    println!(
+        "xtask: side by side: /v1/validate {} (closed loop, 256 clients); RADIUS above",
+        validate_rate.as_deref().unwrap_or("?")
+    );
     drop(server);
     check_audit(&db, accepted)
 }
