@@ -202,9 +202,15 @@ fn radius_radclient_password_and_otp() {
         radclient(&server, SECRET, &with_ma(ANNA.user, &wrong)),
         verdict("Access-Reject", "wrong_password")
     );
-    // No code was decided: counter 0 is still good, and one failure counted.
+    // No code was decided: counter 0 is still good, and one failure counted
+    // and audited.
     assert_eq!(token(&server, C100_A.serial)["next_counter"], 0);
     assert_eq!(token(&server, C100_A.serial)["failures"], 1);
+    let newest = &audit(&server)[0];
+    assert_eq!(
+        (newest["action"].as_str(), newest["reason"].as_str()),
+        (Some("check"), Some("wrong_password"))
+    );
     let right = format!("{PASSWORD}{}", C100_A.hotp(0));
     assert_eq!(
         radclient(&server, SECRET, &with_ma(ANNA.user, &right)),
@@ -474,4 +480,70 @@ fn radius_target_runs_the_validate_cases_against_serve() {
         }
     }
     assert!(passed >= 80, "{passed} passed:\n{report}");
+}
+
+/// A RADIUS server that rejects everything and says no reason: the
+/// harness compares accept/reject only, says so, and never passes an
+/// accept it did not get.
+#[test]
+fn radius_target_without_reasons_compares_accept_or_reject_only() {
+    use tokenrig::harness::{self, Quiet, RunOptions, Status, Target, http::Http, radius};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("serve.db").display());
+    let setup_server = Server::start_full(
+        &db,
+        &["--test-clock"],
+        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
+    );
+    let mute = UdpSocket::bind("127.0.0.1:0").expect("bound");
+    let addr = mute.local_addr().expect("address");
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok((len, from)) = mute.recv_from(&mut buffer) {
+            let Ok(request) = Packet::decode(&buffer[..len]) else {
+                continue;
+            };
+            let reject = Packet::response_to(&request, Code::AccessReject, vec![])
+                .encode_response(SECRET.as_bytes(), &request.authenticator)
+                .expect("encoded");
+            let _ = mute.send_to(&reject, from);
+        }
+    });
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/conformance");
+    let cases: Vec<_> = harness::load(&[suite])
+        .expect("the suite loads")
+        .into_iter()
+        .filter(|c| c.id == "VAL-EVT-001" || c.id == "VAL-EVT-003")
+        .collect();
+    let setup = Http::new(&setup_server.url, support::server::ADMIN_TOKEN).expect("connects");
+    let target = radius::Radius::new(&format!("radius://{SECRET}@{addr}"), Box::new(setup))
+        .expect("radius target");
+    let results = harness::run(
+        vec![Box::new(target) as Box<dyn Target>],
+        &cases,
+        &RunOptions::new(5),
+        &Quiet,
+    );
+    let by_id = |id: &str| results.iter().find(|r| r.id == id).expect("ran");
+    // Expects an accept, got a reject: a failure, whatever the reasons.
+    assert_eq!(by_id("VAL-EVT-001").status, Status::Fail);
+    // Expects bad_otp, got a reject without a reason: a pass that says so.
+    let unreasoned = by_id("VAL-EVT-003");
+    assert_eq!(unreasoned.status, Status::Pass);
+    assert_eq!(
+        unreasoned.detail.as_deref(),
+        Some("accept/reject compared only: 1 rejection(s) came without a reason code")
+    );
+}
+
+#[test]
+fn radius_target_needs_a_setup_target() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenrig"))
+        .args(["conformance", "--target", "radius://s3cret@127.0.0.1:1812"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("needs --setup URL"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
 }
