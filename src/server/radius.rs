@@ -164,7 +164,9 @@ enum Cached {
 /// [`DUPLICATE_CAPACITY`].
 #[derive(Default)]
 struct DuplicateCache {
-    entries: HashMap<RequestKey, Cached>,
+    /// Each entry with the instant it was made, which names its place in
+    /// `order` (a key forgotten and made again has a newer one).
+    entries: HashMap<RequestKey, (Instant, Cached)>,
     order: VecDeque<(Instant, RequestKey)>,
 }
 
@@ -175,7 +177,24 @@ impl DuplicateCache {
                 break;
             }
             self.order.pop_front();
-            self.entries.remove(&key);
+            if self.entries.get(&key).is_some_and(|(made, _)| *made == at) {
+                self.entries.remove(&key);
+            }
+        }
+    }
+
+    fn get(&self, key: &RequestKey) -> Option<&Cached> {
+        self.entries.get(key).map(|(_, cached)| cached)
+    }
+
+    /// Sets `key`'s entry, keeping the instant it was first made.
+    fn set(&mut self, key: RequestKey, cached: Cached, now: Instant) {
+        match self.entries.get_mut(&key) {
+            Some(entry) => entry.1 = cached,
+            None => {
+                self.entries.insert(key, (now, cached));
+                self.order.push_back((now, key));
+            }
         }
     }
 }
@@ -264,7 +283,7 @@ impl Radius {
         {
             let mut cache = self.lock_cache();
             cache.expire(now);
-            match cache.entries.get(&key) {
+            match cache.get(&key) {
                 Some(Cached::Answered(answer)) => return Received::Resend(Arc::clone(answer)),
                 Some(Cached::Deciding) => return Received::Drop(Dropped::InFlight),
                 None => {}
@@ -297,9 +316,7 @@ impl Radius {
                 };
             }
         };
-        let mut cache = self.lock_cache();
-        cache.entries.insert(key, Cached::Deciding);
-        cache.order.push_back((now, key));
+        self.lock_cache().set(key, Cached::Deciding, now);
         Received::Decide(Pending {
             key,
             request,
@@ -310,13 +327,8 @@ impl Radius {
     }
 
     fn remember(&self, key: RequestKey, bytes: &[u8], now: Instant) {
-        let mut cache = self.lock_cache();
-        if !cache.entries.contains_key(&key) {
-            cache.order.push_back((now, key));
-        }
-        cache
-            .entries
-            .insert(key, Cached::Answered(Arc::new(bytes.to_vec())));
+        self.lock_cache()
+            .set(key, Cached::Answered(Arc::new(bytes.to_vec())), now);
     }
 
     /// A decision that could not be made: the next retransmission tries again.
@@ -618,12 +630,26 @@ mod tests {
         for i in 0..DUPLICATE_CAPACITY + 10 {
             let mut authenticator = [0u8; 16];
             authenticator[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            let key = (from(), 0, authenticator);
             cache.expire(now);
-            cache.entries.insert(key, Cached::Deciding);
-            cache.order.push_back((now, key));
+            cache.set((from(), 0, authenticator), Cached::Deciding, now);
         }
         cache.expire(now);
         assert!(cache.entries.len() < DUPLICATE_CAPACITY);
+    }
+
+    #[test]
+    fn radius_a_forgotten_request_made_again_keeps_its_own_lifetime() {
+        let mut cache = DuplicateCache::default();
+        let start = Instant::now();
+        let key = (from(), 1, [1; 16]);
+        cache.set(key, Cached::Deciding, start);
+        cache.entries.remove(&key);
+        let later = start + Duration::from_secs(20);
+        cache.set(key, Cached::Answered(Arc::new(vec![2])), later);
+        // The first entry's time is up, the second's is not.
+        cache.expire(start + DUPLICATE_TTL);
+        assert!(matches!(cache.get(&key), Some(Cached::Answered(_))));
+        cache.expire(later + DUPLICATE_TTL);
+        assert!(cache.get(&key).is_none());
     }
 }
