@@ -23,7 +23,7 @@ use tokenrig::transport::radius::{
 };
 use tokenrig::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 
-pub const CLIENTS: usize = 64;
+pub const CLIENTS: usize = 256;
 const SECRET: &str = "bench-server-radius-secret";
 const SEED: u64 = 0x7261_6469_7573;
 

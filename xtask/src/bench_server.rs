@@ -7,7 +7,7 @@
 //! more than the default queue of 1,024 holds, so it must shed. (Open loop
 //! cannot overload the queue: each client has one request in flight.) Every request is an accept with a durable commit.
 //! Then the same server answers RADIUS Access-Requests in closed loop
-//! (`bench_radius.rs`: 64 clients, fresh valid codes), printed next to
+//! (`bench_radius.rs`: 256 clients like the first HTTP run, fresh valid codes), printed next to
 //! the first `/v1/validate` figure.
 //!
 //! During the runs the server's RSS is sampled from /proc; afterwards the
