@@ -547,3 +547,32 @@ fn radius_target_needs_a_setup_target() {
     assert!(stderr.contains("needs --setup URL"), "{stderr}");
     assert!(!stderr.contains("s3cret"), "{stderr}");
 }
+
+#[test]
+fn radius_target_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("serve.db").display());
+    let clients = clients_file(dir.path(), false);
+    let server = Server::start_full(
+        &db,
+        &[
+            "--test-clock",
+            "--radius",
+            "127.0.0.1:0",
+            "--radius-clients",
+            &clients,
+        ],
+        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
+    );
+    let target = format!("radius://{SECRET}@{}", server.radius.expect("radius"));
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenrig"))
+        .args(["conformance", "--target", &target, "--setup", &server.url])
+        .args(["--filter", "VAL-EVT-00*", "--seed", "3"])
+        .env("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("0 failed"), "{stdout}");
+    assert!(!stdout.contains(SECRET), "{stdout}");
+}
