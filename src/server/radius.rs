@@ -344,23 +344,26 @@ impl Radius {
 }
 
 /// An Access-Accept or Access-Reject with the reason code as its
-/// Reply-Message and a Message-Authenticator.
+/// Reply-Message, the request's Proxy-States (a proxy in between matches
+/// answers by them) and a Message-Authenticator.
 fn answer(request: &Packet, secret: &[u8], accepted: bool, reason: &str) -> Option<Vec<u8>> {
     let code = if accepted {
         Code::AccessAccept
     } else {
         Code::AccessReject
     };
-    Packet::response_to(
-        request,
-        code,
-        vec![
-            Attribute::new(attribute::REPLY_MESSAGE, reason.as_bytes()),
-            Attribute::message_authenticator(),
-        ],
-    )
-    .encode_response(secret, &request.authenticator)
-    .ok()
+    let mut attributes = vec![Attribute::new(attribute::REPLY_MESSAGE, reason.as_bytes())];
+    attributes.extend(
+        request
+            .attributes
+            .iter()
+            .filter(|a| a.kind == attribute::PROXY_STATE)
+            .cloned(),
+    );
+    attributes.push(Attribute::message_authenticator());
+    Packet::response_to(request, code, attributes)
+        .encode_response(secret, &request.authenticator)
+        .ok()
 }
 
 /// Answers Access-Requests on `listener` until `shutdown` resolves, then
@@ -621,6 +624,37 @@ mod tests {
             radius.receive(&bytes, from(), now + DUPLICATE_TTL),
             Received::Decide(_)
         ));
+    }
+
+    #[test]
+    fn radius_answers_are_signed_and_carry_the_proxy_states() {
+        let mut request = Packet::decode(&request(8, true)).unwrap();
+        request
+            .attributes
+            .insert(0, Attribute::new(attribute::PROXY_STATE, "first"));
+        request
+            .attributes
+            .push(Attribute::new(attribute::PROXY_STATE, "second"));
+        let bytes = answer(&request, SECRET.as_bytes(), false, "replayed").unwrap();
+        let reply = crate::transport::radius::verify_response(
+            &bytes,
+            SECRET.as_bytes(),
+            &request.authenticator,
+        )
+        .unwrap();
+        assert_eq!(reply.code, Code::AccessReject);
+        assert_eq!(reply.identifier, 8);
+        let states: Vec<&[u8]> = reply
+            .attributes
+            .iter()
+            .filter(|a| a.kind == attribute::PROXY_STATE)
+            .map(|a| a.value.as_slice())
+            .collect();
+        assert_eq!(states, [&b"first"[..], &b"second"[..]]);
+        assert_eq!(
+            reply.message_authenticator(SECRET.as_bytes(), &request.authenticator),
+            MessageAuthenticator::Valid
+        );
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub mod attribute {
     pub const NAS_IP_ADDRESS: u8 = 4;
     pub const REPLY_MESSAGE: u8 = 18;
     pub const STATE: u8 = 24;
+    /// Added by proxies; a server copies every one into its answer, in
+    /// order (RFC 2865 §5.33).
+    pub const PROXY_STATE: u8 = 33;
     pub const NAS_IDENTIFIER: u8 = 32;
     pub const MESSAGE_AUTHENTICATOR: u8 = 80;
 }
