@@ -20,6 +20,7 @@ Examples:
   tokenrig conformance --target http://127.0.0.1:8080 --admin-token \"$TOKEN\"
   tokenrig conformance --list
   tokenrig conformance --target privacyidea+http://127.0.0.1:5001 --peer-password-stdin --jobs 4
+  tokenrig conformance --target radius://SECRET@127.0.0.1:1812 --setup http://127.0.0.1:8080 --admin-token \"$TOKEN\"
   tokenrig conformance --export my-suite                # write the suite out to copy and extend
   tokenrig conformance --suite embedded --suite my-cases/   # the suite plus your own cases
 
@@ -34,9 +35,14 @@ Scenario format: docs/conformance.md.")]
 pub struct ConformanceArgs {
     /// `builtin` (tokenrig's verifier in process, virtual clock), the base
     /// URL of a tokenrig-compatible HTTP verifier, or
-    /// `privacyidea+http://HOST:PORT` (docs/peers.md)
+    /// `privacyidea+http://HOST:PORT` (docs/peers.md), or
+    /// `radius://SECRET@HOST:PORT` with --setup (docs/radius.md)
     #[arg(long, default_value = "builtin")]
     target: String,
+    /// A radius:// target's set-up: the http(s):// or privacyidea+http(s)://
+    /// target that creates its tokens and users (the same server)
+    #[arg(long, value_name = "URL")]
+    setup: Option<String>,
     /// Suite files or directories of .toml files; `embedded` is the suite
     /// inside the binary. A file named like an embedded one replaces it
     #[arg(long = "suite", value_name = "PATH", default_value = "embedded")]
@@ -209,10 +215,42 @@ fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError
             CliError::Io(std::io::Error::other(message))
         }
     };
-    if a.target == "builtin" {
+    if a.target.starts_with("radius://") {
+        let setup = a.setup.as_deref().ok_or_else(|| {
+            CliError::Usage(
+                "a radius:// target needs --setup URL: the target that creates its tokens and users"
+                    .to_owned(),
+            )
+        })?;
+        if setup.starts_with("radius://") || setup == "builtin" {
+            return Err(CliError::Usage(
+                "--setup: expected an http(s):// URL or privacyidea+http(s)://… of the same server"
+                    .to_owned(),
+            ));
+        }
+        let setup = connect_to(a, setup, first)?;
+        return Ok(Box::new(
+            harness::radius::Radius::new(&a.target, setup).map_err(refused)?,
+        ));
+    }
+    connect_to(a, &a.target, first)
+}
+
+/// A connection to the target at `target` (the `--target`, or a RADIUS
+/// target's `--setup`).
+fn connect_to(a: &ConformanceArgs, target: &str, first: bool) -> Result<Box<dyn Target>, CliError> {
+    let refused = |e: harness::TargetError| {
+        let message = format!("--target: {e}");
+        if first {
+            CliError::Usage(message)
+        } else {
+            CliError::Io(std::io::Error::other(message))
+        }
+    };
+    if target == "builtin" {
         return Ok(Box::new(Builtin::new(Policy::default())));
     }
-    if a.target.starts_with("http://") || a.target.starts_with("https://") {
+    if target.starts_with("http://") || target.starts_with("https://") {
         let token = a.admin_token.as_deref().ok_or_else(|| {
             CliError::Usage(
                 "an HTTP target needs --admin-token or TOKENRIG_ADMIN_TOKEN (to import tokens and read SMS codes)"
@@ -220,10 +258,10 @@ fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError
             )
         })?;
         return Ok(Box::new(
-            harness::http::Http::new(&a.target, token).map_err(refused)?,
+            harness::http::Http::new(target, token).map_err(refused)?,
         ));
     }
-    if let Some(url) = a.target.strip_prefix("privacyidea+") {
+    if let Some(url) = target.strip_prefix("privacyidea+") {
         let password = peer_password(a)?;
         let clock = a.peer_clock_file.clone().map(FakeClock::new);
         let peer = PrivacyIdea::connect(url, &a.peer_user, &password, clock).map_err(refused)?;
@@ -234,8 +272,7 @@ fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError
         return Ok(Box::new(peer));
     }
     Err(CliError::Usage(format!(
-        "--target {:?}: expected builtin, an http(s):// URL or privacyidea+http(s)://…",
-        a.target
+        "--target {target:?}: expected builtin, an http(s):// URL, privacyidea+http(s)://… or radius://SECRET@HOST:PORT"
     )))
 }
 

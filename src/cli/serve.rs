@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tokenrig::device::SerialLayout;
-use tokenrig::server::{self, RateLimit, ServeConfig, SmsDelivery};
+use tokenrig::server::{self, Clients, RadiusListener, RateLimit, ServeConfig, SmsDelivery};
 use tokenrig::service::Retry;
 use tokenrig::sms::Webhook;
 use tokenrig::store::SecretSource;
@@ -32,8 +32,13 @@ store workers, the next is refused at once with 503, Retry-After: 1 and
 {\"error\": ..., \"reason\": \"overloaded\"}; nothing is written for it.
 /metrics counts these as tokenrig_shed_requests_total.
 
+With --radius ADDR, Access-Requests (RFC 2865) are answered on that UDP
+address too, from the clients in --radius-clients (TOML, mode 0600; see
+docs/radius.md); the next line on stdout is then `radius on udp://ADDR`.
+
 Examples:
   tokenrig serve --db /var/lib/tokenrig/store.db --listen 0.0.0.0:8080
+  tokenrig serve --radius 0.0.0.0:1812 --radius-clients /etc/tokenrig/radius-clients.toml
   TOKENRIG_STORE_KEY=... tokenrig serve --db postgres://tokenrig@db/tokenrig")]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -83,6 +88,14 @@ pub struct ServeArgs {
     /// it into a bound on guessing [default: no limit]
     #[arg(long, value_name = "R[/B]")]
     rate_limit: Option<RateLimit>,
+    /// Also answer RADIUS Access-Requests on this UDP address (port 0: any
+    /// free port, printed)
+    #[arg(long, value_name = "ADDR", requires = "radius_clients")]
+    radius: Option<SocketAddr>,
+    /// The RADIUS clients and their shared secrets (TOML, readable by its
+    /// owner only; docs/radius.md)
+    #[arg(long, value_name = "PATH", requires = "radius")]
+    radius_clients: Option<PathBuf>,
 }
 
 pub fn run(a: ServeArgs) -> Result<(), CliError> {
@@ -99,6 +112,11 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         }),
         None => None,
     };
+    let clients = a
+        .radius_clients
+        .as_deref()
+        .map(radius_clients)
+        .transpose()?;
     let state = server::open(ServeConfig {
         db_url: a.db.url()?,
         secret: SecretSource::Default,
@@ -121,9 +139,22 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
             std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", a.listen))
         })?;
         let local = listener.local_addr()?;
-        super::write_lines([format!("listening on http://{local}")])?;
+        let mut lines = vec![format!("listening on http://{local}")];
+        let radius = match (a.radius, clients) {
+            (Some(addr), Some(clients)) => {
+                let socket = tokio::net::UdpSocket::bind(addr).await.map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("cannot listen on udp {addr}: {e}"))
+                })?;
+                let bound = socket.local_addr()?;
+                lines.push(format!("radius on udp://{bound}"));
+                tracing::info!(%bound, clients = clients.len(), "answering RADIUS");
+                Some(RadiusListener { socket, clients })
+            }
+            _ => None,
+        };
+        super::write_lines(lines)?;
         tracing::info!(%local, "serving");
-        server::serve(listener, state, shutdown_signal()).await?;
+        server::serve(listener, radius, state, shutdown_signal()).await?;
         tracing::info!("stopped: in-flight requests finished");
         Ok::<(), CliError>(())
     })
@@ -150,6 +181,22 @@ fn admin_token(file: Option<&std::path::Path>) -> Result<Option<Zeroizing<String
         ));
     }
     Ok(Some(token))
+}
+
+/// `--radius-clients`: refused when group or others may read it, since it
+/// holds every client's shared secret.
+fn radius_clients(path: &std::path::Path) -> Result<Clients, CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    let what = format!("--radius-clients {}", path.display());
+    let mode = std::fs::metadata(path).failed(&what)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(CliError::Usage(format!(
+            "{what} is readable by others (mode {:o}); chmod 600 it",
+            mode & 0o777
+        )));
+    }
+    let text = Zeroizing::new(std::fs::read_to_string(path).failed(&what)?);
+    Clients::parse(&text).input(what)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,7 +1,8 @@
 //! The conformance harness: scenarios as data (`scenario.rs`, TOML under
 //! `fixtures/conformance/`), run against a verifier behind the small
 //! [`Target`] trait (`builtin.rs`: tokenrig's own, in process; `http.rs`:
-//! any tokenrig-compatible HTTP verifier), with the devices driven on the
+//! any tokenrig-compatible HTTP verifier; `privacyidea.rs`; `radius.rs`: any
+//! RADIUS-fronted OTP server, set up through another target), with the devices driven on the
 //! case's virtual clock (`runner.rs`), reported as a table, JSON or JUnit
 //! (`report.rs`).
 //!
@@ -17,6 +18,7 @@ pub mod http;
 pub mod load;
 pub mod plan;
 pub mod privacyidea;
+pub mod radius;
 pub mod report;
 pub mod runner;
 pub mod scenario;

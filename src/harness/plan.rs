@@ -128,6 +128,9 @@ fn features(case: &Case, offers: &Offers) -> Result<(), String> {
     if user_code && !offers.user_codes {
         return Err("resyncs by a licence-card user code; the target has no user codes".to_owned());
     }
+    if case.steps.iter().any(|s| matches!(s, Step::Resync { .. })) && !offers.resync {
+        return Err("resyncs a token; the target has no two-OTP resync".to_owned());
+    }
     if !case.users.is_empty() && !offers.users {
         return Err("needs users; the target cannot create them".to_owned());
     }
@@ -321,6 +324,7 @@ mod tests {
     const REAL_TIME: Offers = Offers {
         clock: ClockControl::None,
         users: true,
+        resync: true,
         user_codes: true,
         unlock: true,
         replacement: true,
@@ -459,6 +463,7 @@ mod tests {
         let none = Offers {
             clock: ClockControl::Shared,
             users: false,
+            resync: false,
             user_codes: false,
             unlock: false,
             replacement: false,
@@ -480,6 +485,15 @@ mod tests {
             schedule(&c, &none, Duration::ZERO)
                 .expect_err("no user codes")
                 .contains("user code")
+        );
+        let c = case(
+            "devices.fob = { kind = \"c100\" }",
+            "{ do = \"resync\", device = \"fob\", expect = \"accept\" },",
+        );
+        assert!(
+            schedule(&c, &none, Duration::ZERO)
+                .expect_err("no resync")
+                .contains("two-OTP resync")
         );
     }
 }

@@ -448,6 +448,7 @@ impl Target for PrivacyIdea {
                 None => ClockControl::None,
             },
             users: self.resolver.is_some(),
+            resync: true,
             user_codes: false,
             unlock: true,
             replacement: false,

@@ -189,7 +189,13 @@ pub fn run_case(
             CaseRun::set_up(target, case, schedule, options, index, observer)?.steps(case)
         });
     let (status, detail) = match outcome {
-        Ok(()) => (Status::Pass, None),
+        Ok(0) => (Status::Pass, None),
+        Ok(unreasoned) => (
+            Status::Pass,
+            Some(format!(
+                "accept/reject compared only: {unreasoned} rejection(s) came without a reason code"
+            )),
+        ),
         Err(Stop::Mismatch(why)) => (Status::Fail, Some(why)),
         Err(Stop::Target(TargetError::Unsupported(why))) => (Status::Unsupported, Some(why)),
         Err(Stop::Target(TargetError::Failed(why))) => (Status::Error, Some(why)),
@@ -489,6 +495,9 @@ struct CaseRun<'t> {
     users: BTreeMap<String, User>,
     /// The step under way, from 1, for messages.
     n: usize,
+    /// Rejections the target gave no reason code for, each compared as a
+    /// rejection only ([`Verdict::rejected_without_reason`]).
+    unreasoned: std::cell::Cell<usize>,
 }
 
 impl<'t> CaseRun<'t> {
@@ -625,10 +634,12 @@ impl<'t> CaseRun<'t> {
             devices,
             users,
             n: 0,
+            unreasoned: std::cell::Cell::new(0),
         })
     }
 
-    fn steps(mut self, case: &Case) -> Result<(), Stop> {
+    /// Runs the steps; returns how many rejections came without a reason.
+    fn steps(mut self, case: &Case) -> Result<usize, Stop> {
         for (i, step) in case.steps.iter().enumerate() {
             self.n = i + 1;
             self.tick()?;
@@ -676,7 +687,7 @@ impl<'t> CaseRun<'t> {
                 } => self.replace_otps(user, device, *pair, *skip, expect)?,
             }
         }
-        Ok(())
+        Ok(self.unreasoned.get())
     }
 
     /// Brings the clocks to the step's instant: the target's under clock
@@ -745,6 +756,10 @@ impl<'t> CaseRun<'t> {
     /// Compares an answer with the step's expectation.
     fn check(&self, what: &str, expect: &Expect, got: &Verdict) -> Result<(), Stop> {
         if expect.met_by(got.accepted, &got.reason) {
+            return Ok(());
+        }
+        if !got.reason_given() && !expect.accepts() {
+            self.unreasoned.set(self.unreasoned.get() + 1);
             return Ok(());
         }
         let found = if got.accepted {

@@ -34,6 +34,17 @@ impl Verdict {
             reason: reason.into(),
         }
     }
+
+    /// A rejection the target gave no reason code for (a RADIUS server
+    /// without a Reply-Message the harness knows): the runner compares
+    /// only accept or reject, and the case's report says so.
+    pub fn rejected_without_reason() -> Verdict {
+        Verdict::rejected("")
+    }
+
+    pub fn reason_given(&self) -> bool {
+        self.accepted || !self.reason.is_empty()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +134,8 @@ pub struct Offers {
     pub clock: ClockControl,
     /// Users, assignment, and validation by the user's name.
     pub users: bool,
+    /// Two-OTP resync (by serial; by user code needs `user_codes` too).
+    pub resync: bool,
     /// Resync by the user code printed on a licence card.
     pub user_codes: bool,
     /// Admin unlock of a locked token.
@@ -137,6 +150,7 @@ impl Offers {
         Offers {
             clock,
             users: true,
+            resync: true,
             user_codes: true,
             unlock: true,
             replacement: true,

@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition (prometheus-client).
 //!
 //! Requests by route and status, decisions by action, outcome and reason,
-//! requests shed because a store queue was full, and a latency histogram. Labels are route templates and reason codes,
+//! RADIUS packets by result and reason, requests shed because a store queue was full, and a latency histogram. Labels are route templates and reason codes,
 //! never user input, so the label sets stay small and hold no secret.
 
 use std::sync::Mutex;
@@ -26,6 +26,12 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RadiusLabels {
+    result: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
     action: &'static str,
     outcome: &'static str,
@@ -38,6 +44,7 @@ pub struct Metrics {
     decisions: Family<DecisionLabels, Counter>,
     shed: Family<RouteLabels, Counter>,
     rate_limited: Family<RouteLabels, Counter>,
+    radius: Family<RadiusLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
 }
 
@@ -53,6 +60,7 @@ impl Metrics {
         let decisions = Family::<DecisionLabels, Counter>::default();
         let shed = Family::<RouteLabels, Counter>::default();
         let rate_limited = Family::<RouteLabels, Counter>::default();
+        let radius = Family::<RadiusLabels, Counter>::default();
         let latency: Family<RequestLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
         let mut registry = Registry::with_prefix("tokenrig");
@@ -77,6 +85,11 @@ impl Metrics {
             rate_limited.clone(),
         );
         registry.register(
+            "radius_packets",
+            "RADIUS Access-Requests by result (accept, reject, resent: a retransmission answered from the cache, dropped) and reason (the reason code, or why it was dropped)",
+            radius.clone(),
+        );
+        registry.register(
             "http_request_duration_seconds",
             "Time from request to response inside the server, by route template and status",
             latency.clone(),
@@ -87,6 +100,7 @@ impl Metrics {
             decisions,
             shed,
             rate_limited,
+            radius,
             latency,
         }
     }
@@ -115,6 +129,12 @@ impl Metrics {
             .get_or_create(&RouteLabels {
                 route: route.to_owned(),
             })
+            .inc();
+    }
+
+    pub fn radius(&self, result: &'static str, reason: &'static str) {
+        self.radius
+            .get_or_create(&RadiusLabels { result, reason })
             .inc();
     }
 

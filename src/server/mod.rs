@@ -7,6 +7,9 @@
 //! (anything that hashes a password or imports a file; never batched, so a
 //! 50 ms argon2 never holds the SQLite write lock).
 //!
+//! With `--radius`, `radius.rs` answers RADIUS Access-Requests on UDP
+//! through the same pools and `Service` calls as `/v1/validate`.
+//!
 //! The server reads the wall clock here, at its edge (like the CLI), and
 //! passes `now` down; nothing below does.
 
@@ -16,6 +19,7 @@ mod api;
 mod error;
 mod metrics;
 pub mod pool;
+mod radius;
 mod rate;
 mod replacement;
 
@@ -40,6 +44,7 @@ use crate::verifier::Policy;
 pub use error::ApiError;
 use metrics::Metrics;
 use pool::{Batching, Pool};
+pub use radius::{Clients, ClientsError, RadiusListener};
 pub use rate::RateLimit;
 
 /// One route: the router is built from [`route_table`] alone, so the list
@@ -328,19 +333,43 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves HTTP, and RADIUS when `radius` is given, until `shutdown`
+/// resolves; then lets in-flight requests finish on both.
 pub async fn serve(
     listener: TcpListener,
+    radius: Option<RadiusListener>,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let radius_task = radius.map(|radius| {
+        tokio::spawn(radius::serve_radius(
+            radius,
+            Arc::clone(&state),
+            until_stopped(),
+        ))
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
     let app = router(state);
-    axum::serve(
+    let http = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(until_stopped())
+    .await;
+    if let Some(task) = radius_task {
+        task.await.map_err(std::io::Error::other)??;
+    }
+    http
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {

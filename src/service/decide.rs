@@ -11,9 +11,12 @@
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::user::{TaxCode, UserCode};
-use crate::verifier::{Decision, Outcome, Reason, TokenState, resync, unlock, validate};
+use crate::verifier::{
+    Decision, Outcome, Reason, TokenState, record_failure, resync, unlock, validate,
+};
 
 use super::Service;
+use super::replacement::decoy_hash;
 use crate::store::{AuditAction, AuditOutcome, AuditRecord, StoreError, StoredToken, TokenStatus};
 
 /// Compare-and-set attempts per request before giving up with
@@ -41,6 +44,61 @@ impl Service {
         now: UnixTime,
     ) -> Result<Outcome, StoreError> {
         let serial = self.active_serial(username)?;
+        self.decide(AuditAction::Check, serial, Some(*username), now, |token| {
+            validate(&self.policy, &token.config, token.state, otp, now)
+        })
+    }
+
+    /// Checks the account password and then one code, sent as one string
+    /// (RADIUS clients set to `password_and_otp`): its last characters,
+    /// as many as the user's token has digits, are the code; the rest is
+    /// the password. The password is checked first with argon2 (slow: run
+    /// this where it holds no batch open); a wrong one is rejected as
+    /// `wrong_password`, counted on the token like a wrong code and
+    /// audited, and no code is decided. A locked token says `locked`
+    /// whatever the password. An unknown user costs an argon2 check too,
+    /// so timing does not tell which tax codes exist.
+    pub fn check_user_password_otp(
+        &self,
+        username: &TaxCode,
+        password_then_otp: &str,
+        now: UnixTime,
+    ) -> Result<Outcome, StoreError> {
+        let Some(user) = self.store.user(username)? else {
+            let _ = decoy_hash().is_some_and(|hash| hash.verify(password_then_otp));
+            return Err(StoreError::UnknownUser(*username));
+        };
+        let serial = self.active_serial(username)?;
+        let digits = self
+            .store
+            .token(serial)?
+            .ok_or(StoreError::UnknownSerial(serial))?
+            .config
+            .digits;
+        let split = password_then_otp
+            .len()
+            .checked_sub(usize::from(digits.get()))
+            .filter(|&at| password_then_otp.is_char_boundary(at));
+        let otp = match split {
+            Some(at) if user.password.verify(&password_then_otp[..at]) => &password_then_otp[at..],
+            _ => {
+                return self.decide(AuditAction::Check, serial, Some(*username), now, |token| {
+                    let (reason, new_state) = if token.state.locked {
+                        (Reason::Locked, token.state)
+                    } else {
+                        (
+                            Reason::WrongPassword,
+                            record_failure(&self.policy, token.state),
+                        )
+                    };
+                    Decision {
+                        outcome: Outcome::Rejected(reason),
+                        previous: token.state,
+                        new_state,
+                    }
+                });
+            }
+        };
         self.decide(AuditAction::Check, serial, Some(*username), now, |token| {
             validate(&self.policy, &token.config, token.state, otp, now)
         })

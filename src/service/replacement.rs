@@ -407,7 +407,7 @@ fn random_sms_code() -> Result<SmsCode, ReplacementError> {
 
 /// An argon2 hash with the default parameters of no one's password, checked
 /// against when the user does not exist. Made once per process.
-fn decoy_hash() -> Option<&'static PasswordHash> {
+pub(super) fn decoy_hash() -> Option<&'static PasswordHash> {
     static DECOY: OnceLock<Option<PasswordHash>> = OnceLock::new();
     DECOY
         .get_or_init(|| PasswordHash::new("tokenrig decoy: no account has this").ok())

@@ -728,3 +728,58 @@ fn assign_says_which_rule_refused_and_writes_nothing_then() {
     // One audit row: the assignment that went through.
     assert_eq!(audit_rows(), before + 1);
 }
+
+#[test]
+fn radius_password_then_code_checks_the_password_first() {
+    let rig = Rig::new();
+    let v = &rig.verifier;
+    let accepted = |o: Result<Outcome, StoreError>| matches!(o, Ok(Outcome::Accepted { .. }));
+    let reason = |o: Result<Outcome, StoreError>| match o {
+        Ok(Outcome::Rejected(reason)) => reason,
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+    // A wrong password: counted and audited, the code not spent.
+    let wrong = format!("hunter43{}", event_code(0));
+    assert_eq!(
+        reason(v.check_user_password_otp(&rig.username, &wrong, at(0))),
+        Reason::WrongPassword
+    );
+    assert_eq!(rig.old_state().failures, 1);
+    assert_eq!(rig.old_state().next_counter, 0);
+    let audit = rig.store().audit(1).expect("audit");
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].reason.as_deref()),
+        ("check", Some("wrong_password"))
+    );
+    // Shorter than a code: nothing to split, a wrong password.
+    assert_eq!(
+        reason(v.check_user_password_otp(&rig.username, "12345", at(0))),
+        Reason::WrongPassword
+    );
+    let right = format!("{PASSWORD}{}", event_code(0));
+    assert!(accepted(v.check_user_password_otp(
+        &rig.username,
+        &right,
+        at(0)
+    )));
+    assert_eq!(
+        reason(v.check_user_password_otp(&rig.username, &right, at(0))),
+        Reason::Replayed
+    );
+    // Locked: `locked` whatever the password, and nothing more counted.
+    for _ in 0..10 {
+        let _ = v.check_user(&rig.username, "000000", at(1));
+    }
+    let failures = rig.old_state().failures;
+    assert_eq!(
+        reason(v.check_user_password_otp(&rig.username, &wrong, at(2))),
+        Reason::Locked
+    );
+    assert_eq!(rig.old_state().failures, failures);
+    // An unknown user is the store's answer, as for a code alone.
+    let nobody: TaxCode = "BNCGVN80A01H501J".parse().expect("tax code");
+    assert!(matches!(
+        v.check_user_password_otp(&nobody, &right, at(3)),
+        Err(StoreError::UnknownUser(_))
+    ));
+}

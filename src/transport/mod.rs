@@ -22,6 +22,9 @@ mod manual;
 mod serial;
 
 pub use tokenrig_core::wire::line;
+/// RADIUS packets (RFC 2865, RFC 3579), sans-IO from `tokenrig-core`: the
+/// server's `--radius` and the harness's `radius://` target both speak it.
+pub use tokenrig_core::wire::radius;
 
 pub use error::TransportError;
 pub use hid::HidDevice;

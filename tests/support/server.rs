@@ -17,6 +17,8 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub struct Server {
     child: Option<Child>,
     pub url: String,
+    /// The UDP address of `--radius`, when started with it.
+    pub radius: Option<std::net::SocketAddr>,
     agent: ureq::Agent,
 }
 
@@ -48,8 +50,9 @@ impl Server {
         }
         let mut child = command.spawn().expect("tokenrig serve starts");
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut stdout = BufReader::new(stdout);
         let mut first = String::new();
-        BufReader::new(stdout)
+        stdout
             .read_line(&mut first)
             .expect("serve prints its address");
         let url = first
@@ -57,6 +60,18 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_owned();
+        // With --radius, the next line is the bound UDP address.
+        let radius = flags.contains(&"--radius").then(|| {
+            let mut second = String::new();
+            stdout
+                .read_line(&mut second)
+                .expect("serve prints its RADIUS address");
+            second
+                .trim()
+                .strip_prefix("radius on udp://")
+                .and_then(|addr| addr.parse().ok())
+                .unwrap_or_else(|| panic!("unexpected second line {second:?}"))
+        });
         // A fresh connection per request: a pooled one the server dropped
         // meanwhile fails a POST outright (not retried: not idempotent),
         // which made tests flaky on a loaded machine.
@@ -68,6 +83,7 @@ impl Server {
         Server {
             child: Some(child),
             url,
+            radius,
             agent,
         }
     }

@@ -8,7 +8,9 @@
 //! same 8,192 clients against a queue of a million, the unbounded queue of
 //! before, for contrast. (Open loop cannot overload the queue: each client
 //! has one request in flight.) Every request is an accept with a durable
-//! commit.
+//! commit. The default-depth server also answers RADIUS Access-Requests in
+//! closed loop (`bench_radius.rs`: 256 clients like the first HTTP run,
+//! fresh valid codes), printed next to the first `/v1/validate` figure.
 //!
 //! During the runs the server's RSS is sampled from /proc; afterwards each
 //! store's audit log must hold exactly as many accepted validations as the
@@ -25,6 +27,7 @@ use std::time::Duration;
 
 use tokenrig::store::{SecretSource, Store, StoreSecret};
 
+use crate::bench_radius;
 use crate::process::{Serve, cargo_step, repo_root};
 
 const STORE_KEY: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf";
@@ -107,7 +110,21 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
             dir.join(format!("store-{}.db", depth.unwrap_or("default")))
                 .display()
         );
-        let flags: Vec<&str> = depth.map_or_else(Vec::new, |d| vec!["--queue-depth", d]);
+        // The default server also answers RADIUS: its users, tokens and
+        // clients file come first.
+        let radius_setup = match depth {
+            None => Some(bench_radius::prepare(&db, STORE_KEY, &dir)?),
+            Some(_) => None,
+        };
+        let mut flags: Vec<&str> = depth.map_or_else(Vec::new, |d| vec!["--queue-depth", d]);
+        if let Some((_, clients)) = &radius_setup {
+            flags.extend([
+                "--radius",
+                "127.0.0.1:0",
+                "--radius-clients",
+                clients.as_str(),
+            ]);
+        }
         let server = Serve::start(&served, &db, &flags, STORE_KEY, ADMIN_TOKEN)?;
         let url = server.url.clone();
         println!(
@@ -171,6 +188,20 @@ pub fn run(serve_binary: Option<&str>) -> Result<(), String> {
                 shed: line("shed (503").to_owned(),
                 rss_mib,
             });
+        }
+        if let Some((accounts, _)) = radius_setup {
+            println!(
+                "xtask: RADIUS, closed loop, {} clients (each its own user and C100)",
+                bench_radius::CLIENTS
+            );
+            let radius = server
+                .radius
+                .ok_or("tokenrig serve printed no RADIUS address")?;
+            accepted += bench_radius::run(radius, accounts, 10)?;
+            println!(
+                "xtask: side by side: /v1/validate {} (closed loop, 256 clients); RADIUS above",
+                measured.first().map_or("?", |m| m.throughput.as_str())
+            );
         }
         drop(server);
         check_audit(&db, accepted)?;

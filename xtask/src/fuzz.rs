@@ -1,7 +1,8 @@
 //! `cargo xtask fuzz [TARGET] [SECONDS]`: runs a libFuzzer target from
 //! `fuzz/` for a while (default `line` for 60 s). Targets: `line` (the
 //! serial line codec), `hid` (HID reports and the emulated token),
-//! `inventory` (PSKC, both CSV layouts, otpauth URIs). Each starts from a
+//! `inventory` (PSKC, both CSV layouts, otpauth URIs), `radius` (RADIUS
+//! packets and their authenticators). Each starts from a
 //! seed corpus made from `fixtures/` under `target/fuzz-corpus/TARGET/`.
 //!
 //! `cargo xtask ci` runs every target for [`SMOKE_RUNS`] inputs ([`smoke`]):
@@ -22,10 +23,11 @@ const DEFAULT_TARGET: &str = "line";
 const DEFAULT_SECONDS: u64 = 60;
 
 /// Every target, with the fixture folders its seeds come from.
-const TARGETS: [(&str, &[&str]); 3] = [
+const TARGETS: [(&str, &[&str]); 4] = [
     ("line", &["fixtures/serial"]),
     ("hid", &["fixtures/hid"]),
     ("inventory", &["fixtures/inventory"]),
+    ("radius", &["fixtures/radius"]),
 ];
 
 /// Inputs per target in CI: enough to exercise every seed and mutate
@@ -140,6 +142,17 @@ fn seed_corpus(target: &str) -> Result<PathBuf, String> {
     }
     for (i, file) in files.iter().enumerate() {
         let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        // `.hex` fixtures (RADIUS packets) hold a packet per line as
+        // `name hex bytes…`: each is a seed of its own, as bytes.
+        if file.extension().is_some_and(|e| e == "hex") {
+            for (j, packet) in hex_lines(&String::from_utf8_lossy(&bytes))
+                .iter()
+                .enumerate()
+            {
+                write(&dir.join(format!("seed-{i}-{j}")), packet)?;
+            }
+            continue;
+        }
         let choices: &[u8] = if target == "inventory" {
             &[0, 1, 2, 3, 6]
         } else {
@@ -155,6 +168,22 @@ fn seed_corpus(target: &str) -> Result<PathBuf, String> {
         }
     }
     Ok(dir)
+}
+
+/// The packets of a `.hex` fixture: per line, a name then hex bytes;
+/// `#` lines are comments.
+fn hex_lines(text: &str) -> Vec<Vec<u8>> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let bytes: Option<Vec<u8>> = l
+                .split_whitespace()
+                .skip(1)
+                .map(|b| u8::from_str_radix(b, 16).ok())
+                .collect();
+            bytes.filter(|b| !b.is_empty())
+        })
+        .collect()
 }
 
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {

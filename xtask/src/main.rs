@@ -23,6 +23,7 @@
 //! - [`process`]: running commands as named steps that fail with one line.
 
 mod bench;
+mod bench_radius;
 mod bench_server;
 mod ci;
 mod conformance;
@@ -43,7 +44,7 @@ commands:
   ci     install test tools, then fmt, clippy, nextest and doctests (what CI runs)
   bench  run the criterion benches and print ns per HOTP code vs SHA-1 compressions, then the simulate fleet figure
   bench simulate  only the fleet figure: tokenrig simulate (release) on 10k/100k/1M C200s x 3 years, wall time, decisions/s, peak RSS
-  bench-server  [--serve BINARY]: start tokenrig serve (release, SQLite) and load it, up to above saturation: validations/s, p50/p99, shed, RSS, accepts vs audit
+  bench-server  [--serve BINARY]: start tokenrig serve (release, SQLite) and load it, up to above saturation: validations/s, p50/p99, shed, RSS, then RADIUS Access-Requests/s; accepts vs audit
   conformance   run the conformance suite against the builtin target and a tokenrig serve it starts
   docs   write the generated pages of docs/ (reason codes) from the code and the suite
   dist   build release binaries, then man pages and shell completions into target/dist

@@ -69,6 +69,8 @@ pub fn on_path(binary: &str) -> bool {
 pub struct Serve {
     child: std::process::Child,
     pub url: String,
+    /// `--radius`'s bound address, when served with it.
+    pub radius: Option<std::net::SocketAddr>,
 }
 
 impl Serve {
@@ -93,8 +95,9 @@ impl Serve {
             .spawn()
             .map_err(|e| format!("tokenrig serve could not start: {e}"))?;
         let stdout = child.stdout.take().ok_or("no stdout from tokenrig serve")?;
+        let mut stdout = std::io::BufReader::new(stdout);
         let mut first = String::new();
-        std::io::BufReader::new(stdout)
+        stdout
             .read_line(&mut first)
             .map_err(|e| format!("reading serve's address: {e}"))?;
         let url = first
@@ -102,7 +105,25 @@ impl Serve {
             .strip_prefix("listening on ")
             .ok_or_else(|| format!("tokenrig serve printed {first:?}, not its address"))?
             .to_owned();
-        Ok(Serve { child, url })
+        // With --radius, the next line is its UDP address.
+        let radius = if extra.contains(&"--radius") {
+            let mut second = String::new();
+            stdout
+                .read_line(&mut second)
+                .map_err(|e| format!("reading serve's RADIUS address: {e}"))?;
+            Some(
+                second
+                    .trim()
+                    .strip_prefix("radius on udp://")
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| {
+                        format!("tokenrig serve printed {second:?}, not its RADIUS address")
+                    })?,
+            )
+        } else {
+            None
+        };
+        Ok(Serve { child, url, radius })
     }
 
     pub fn pid(&self) -> u32 {

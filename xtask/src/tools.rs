@@ -18,6 +18,12 @@ struct Tool {
 /// Everything the test suite needs beyond Rust. A test that gains a new
 /// external peer adds its line here.
 const REQUIRED: &[Tool] = &[
+    // tests/radius.rs: FreeRADIUS's radclient, the real client of `serve --radius`.
+    Tool {
+        binary: "radclient",
+        package: "freeradius-utils",
+        present: on_path,
+    },
     // tests/oathtool_peer.rs: codes must match OATH Toolkit's bit for bit.
     Tool {
         binary: "oathtool",

@@ -5,5 +5,9 @@
 //! - [`line`](mod@line): the serial line protocol.
 //! - [`hid`]: the USB OTP token's HID reports, keyboard wedge, and the
 //!   token's side of them.
+//! - [`radius`]: RADIUS Access-Requests and their answers (RFC 2865,
+//!   RFC 3579's Message-Authenticator); `docs/radius.md` says how the
+//!   server uses them.
 pub mod hid;
 pub mod line;
+pub mod radius;

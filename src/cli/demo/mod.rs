@@ -105,7 +105,7 @@ fn end_to_end(args: &DemoArgs) -> Result<bool, CliError> {
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = runtime.spawn(server::serve(listener, state, async {
+    let serving = runtime.spawn(server::serve(listener, None, state, async {
         let _ = stopped.await;
     }));
     write_lines([
