@@ -35,6 +35,17 @@ impl Server {
 
     /// Starts it with extra flags (e.g. `--test-clock`) and environment.
     pub fn start_full(db: &str, flags: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_logged(db, flags, env, Stdio::inherit())
+    }
+
+    /// Starts it with its log (stderr) going to `log`, e.g. a file a test
+    /// reads afterwards.
+    pub fn start_logged(
+        db: &str,
+        flags: &[&str],
+        env: &[(&str, &str)],
+        log: impl Into<Stdio>,
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tokenrig"));
         command
             .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
@@ -44,7 +55,7 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(log);
         for (name, value) in env {
             command.env(name, value);
         }
