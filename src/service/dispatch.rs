@@ -19,7 +19,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 
 use crate::clock::{Clock, UnixTime};
 use crate::sms::{Message, SmsGateway};
-use crate::store::{OutboxMessage, Settled, Store, StoreError};
+use crate::store::{OutboxMessage, Settled, Store, StoreError, Unreadable};
 
 /// How the dispatcher retries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,8 +132,12 @@ impl Worker {
             match self.store.due_sms(self.clock.now(), BATCH) {
                 Ok(due) => {
                     for message in &due {
-                        if let Err(e) = self.try_once(message) {
-                            tracing::error!(error = %e, message = message.id, "SMS dispatch failed");
+                        let tried = match message {
+                            Ok(message) => self.try_once(message).map_err(|e| (message.id, e)),
+                            Err(unreadable) => self.fail(unreadable),
+                        };
+                        if let Err((id, e)) = tried {
+                            tracing::error!(error = %e, message = id, "SMS dispatch failed");
                         }
                     }
                     // A full batch: more may be due; look again at once.
@@ -149,6 +153,16 @@ impl Worker {
                 default(POLL) => {}
             }
         }
+    }
+
+    /// A row no try can deliver (it does not decrypt, or is corrupt) is
+    /// failed at once, not read again on every poll.
+    fn fail(&self, message: &Unreadable) -> Result<(), (i64, StoreError)> {
+        tracing::error!(error = %message.why, message = message.id, "SMS unreadable; failed");
+        self.store
+            .fail_unreadable_sms(message, self.clock.now())
+            .map(|_| ())
+            .map_err(|e| (message.id, e))
     }
 
     /// One delivery try of `message`, if no other dispatcher claimed it.
@@ -490,6 +504,48 @@ mod tests {
     }
 
     #[test]
+    fn a_row_that_does_not_decrypt_is_failed_and_holds_up_no_other() {
+        let gateway = Scripted::new(&[]);
+        let rig = Rig::parked();
+        let broken = rig.queue();
+        let fine = rig.queue();
+        // The first row's code no longer decrypts, as under another secret.
+        let raw = rusqlite::Connection::open(rig.scratch.db()).expect("raw connection");
+        raw.execute(
+            "UPDATE sms_outbox SET code_ciphertext = zeroblob(length(code_ciphertext)) WHERE id = ?1",
+            [broken.id],
+        )
+        .expect("corrupted");
+        let (_dispatcher, _wake) = rig.dispatcher(&gateway, RETRY);
+
+        let status = |id: i64| -> String {
+            raw.query_row("SELECT status FROM sms_outbox WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .expect("status")
+        };
+        let deadline = Instant::now() + DEADLINE;
+        while (status(broken.id), status(fine.id)) != ("failed".into(), "sent".into()) {
+            assert!(
+                Instant::now() < deadline,
+                "{} / {}",
+                status(broken.id),
+                status(fine.id)
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(gateway.calls_with(&key(&broken)), 0);
+        assert_eq!(gateway.calls_with(&key(&fine)), 1);
+        let rows = rig.sms_audit();
+        let mut audit = outcomes(&rows);
+        audit.sort();
+        assert_eq!(
+            audit,
+            [("done", None), ("rejected", Some("sms_unreadable"))]
+        );
+    }
+
+    #[test]
     fn a_message_fails_after_exactly_its_tries() {
         let gateway = Scripted::new(&[Answer::Unavailable; 3]);
         let rig = Rig::parked();
@@ -590,7 +646,12 @@ mod tests {
         let now = SystemClock.now();
         assert!(rig.store.claim_sms(&first, now).expect("claim"));
         // The claim ran out at once; another dispatcher takes the row.
-        let second = rig.store.due_sms(now, 16).expect("due").remove(0);
+        let second = rig
+            .store
+            .due_sms(now, 16)
+            .expect("due")
+            .remove(0)
+            .expect("readable");
         assert_eq!(second.tries, 1);
         assert!(
             rig.store

@@ -66,7 +66,7 @@ use crate::verifier::{Decision, InventoryFacts, TokenConfig, TokenKind, TokenSta
 
 pub use attempts::{AttemptId, DeviceSwap, NoSuchAttempt, StoredAttempt};
 pub use error::StoreError;
-pub use outbox::{NewSms, OutboxMessage, Settled, SmsStatus};
+pub use outbox::{NewSms, OutboxMessage, Settled, SmsStatus, Unreadable};
 pub use secret::{STORE_KEY_ENV, SecretSource, StoreSecret, default_key_file};
 
 use postgres::PgDb;

@@ -64,6 +64,16 @@ pub struct NewSms {
     pub serial: Serial,
 }
 
+/// A queued message whose row the store cannot read back: its code does
+/// not decrypt under this store's secret, or a column is corrupt. `why`
+/// names the column, never its content.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub id: i64,
+    tries: i64,
+    pub why: StoreError,
+}
+
 /// One message in the outbox. `Debug` shows neither the code nor the text
 /// that carries it.
 #[derive(Clone, PartialEq, Eq)]
@@ -147,12 +157,48 @@ impl Store {
     }
 
     /// Up to `limit` queued messages due at wall-clock `now`, oldest first.
-    pub fn due_sms(&self, now: UnixTime, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.db()
+    /// A row that cannot be read back comes as [`Unreadable`] in its place,
+    /// so one bad row never holds up the others.
+    pub fn due_sms(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<Result<OutboxMessage, Unreadable>>, StoreError> {
+        Ok(self
+            .db()
             .due_sms(u64_to_sql(now.as_nanos()), limit)?
             .into_iter()
-            .map(|row| self.outbox_message(row))
-            .collect()
+            .map(|row| {
+                let (id, tries) = (row.id, row.tries);
+                self.outbox_message(row)
+                    .map_err(|why| Unreadable { id, tries, why })
+            })
+            .collect())
+    }
+
+    /// Fails a queued message that cannot be read back, with its audit row
+    /// (reason `sms_unreadable`): no retry can make it readable. `false`
+    /// when another dispatcher settled it first.
+    pub fn fail_unreadable_sms(
+        &self,
+        message: &Unreadable,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let audit = AuditInsert {
+            at_unix_nanos: at.as_nanos(),
+            action: AuditAction::SmsSent.as_str(),
+            serial: None,
+            username: None,
+            outcome: AuditOutcome::Rejected.as_str(),
+            reason: Some("sms_unreadable"),
+        };
+        self.db().settle_sms(
+            message.id,
+            message.tries,
+            SmsStatus::Failed.as_str(),
+            None,
+            &audit,
+        )
     }
 
     /// Takes the next delivery try of `message`, holding it from other
