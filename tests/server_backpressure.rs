@@ -91,24 +91,11 @@ fn first_code(token: u64) -> String {
 }
 
 /// One validation: status, `Retry-After` and the JSON body.
-fn validate(url: &str, token: u64) -> (u16, Option<String>, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_idle_connections(0)
-        .build()
-        .into();
-    let mut response = agent
-        .post(format!("{url}/v1/validate"))
-        .send_json(json!({"serial": serial(token), "otp": first_code(token)}))
-        .expect("request sent");
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let text = response.body_mut().read_to_string().expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (response.status().as_u16(), retry_after, body)
+fn validate(server: &Server, token: u64) -> (u16, Option<String>, Value) {
+    server.post_retry_after(
+        "/v1/validate",
+        &json!({"serial": serial(token), "otp": first_code(token)}),
+    )
 }
 
 #[test]
@@ -142,7 +129,7 @@ fn serve_answers_503_with_retry_after_when_its_queue_is_full_and_writes_nothing(
         .map(|token| {
             let (server, answers_tx) = (std::sync::Arc::clone(&server), answers_tx.clone());
             std::thread::spawn(move || {
-                let _ = answers_tx.send((token, validate(&server.url, token)));
+                let _ = answers_tx.send((token, validate(&server, token)));
             })
         })
         .collect();
@@ -174,7 +161,7 @@ fn serve_answers_503_with_retry_after_when_its_queue_is_full_and_writes_nothing(
 
     // A refused code was never decided: offered again, it is accepted.
     for token in &refused {
-        let (status, _, body) = validate(&server.url, *token);
+        let (status, _, body) = validate(&server, *token);
         assert_eq!(
             (status, &body),
             (200, &json!({"accepted": true, "reason": "ok"}))

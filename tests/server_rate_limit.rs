@@ -19,21 +19,7 @@ fn code(counter: u64) -> String {
 
 /// Status, `Retry-After` and body of one validation.
 fn validate(server: &Server, otp: &str) -> (u16, Option<String>, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .post(format!("{}/v1/validate", server.url))
-        .send_json(json!({"serial": SERIAL, "otp": otp}))
-        .expect("request sent");
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.body_mut().read_json().expect("json body");
-    (response.status().as_u16(), retry_after, body)
+    server.post_retry_after("/v1/validate", &json!({"serial": SERIAL, "otp": otp}))
 }
 
 #[test]

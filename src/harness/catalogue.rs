@@ -247,7 +247,7 @@ const RULES: &[Rule] = &[
         cases: &[
             "VAL-EVT-022",
             "VAL-EVT-023",
-            "VAL-TIM-022",
+            "VAL-TIM-029",
             "RSY-EVT-022",
             "REP-021",
             "REP-022",

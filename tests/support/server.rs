@@ -109,6 +109,23 @@ impl Server {
         read(response)
     }
 
+    /// Like [`post`](Self::post), with the answer's `Retry-After` header
+    /// (overload and rate-limit tests).
+    pub fn post_retry_after(&self, path: &str, body: &Value) -> (u16, Option<String>, Value) {
+        let response = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .send_json(body)
+            .expect("request sent");
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (status, value) = read(response);
+        (status, retry_after, value)
+    }
+
     /// Sends raw bytes with a content type (malformed-request tests).
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
         let response = self

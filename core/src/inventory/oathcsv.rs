@@ -128,12 +128,10 @@ fn entry(line: &str, user_columns: usize) -> Result<RawEntry, EntryError> {
         _ => return Err(EntryError::OathType(Quoted::new(&kind))),
     };
     let digits = super::digits(optional(3).unwrap_or("6"))?;
-    let fifth = optional(4)
-        .map(|v| super::number(fifth_name(model), v))
-        .transpose()?;
+    let fifth = |name| optional(4).map(|v| super::number(name, v)).transpose();
     let (counter, step) = match model {
-        Model::C200 => (None, fifth),
-        _ => (fifth, None),
+        Model::C200 => (None, fifth("timeStep")?),
+        _ => (fifth("counter")?, None),
     };
     let moving = MovingFactor::from_fields(
         model,
@@ -145,13 +143,6 @@ fn entry(line: &str, user_columns: usize) -> Result<RawEntry, EntryError> {
         },
     )?;
     RawEntry::new(serial.to_owned(), model, key, algorithm, digits, moving)
-}
-
-fn fifth_name(model: Model) -> &'static str {
-    match model {
-        Model::C200 => "timeStep",
-        _ => "counter",
-    }
 }
 
 #[cfg(test)]
