@@ -38,11 +38,18 @@ fn clients_file(dir: &Path, password_and_otp: bool) -> String {
 
 /// A fresh store with the fleet; Anna holds C100 A, Bruno C100 B.
 fn radius_server(dir: &tempfile::TempDir, password_and_otp: bool) -> Server {
+    radius_server_with(dir, password_and_otp, &[])
+}
+
+/// The same, with more `serve` flags.
+fn radius_server_with(dir: &tempfile::TempDir, password_and_otp: bool, flags: &[&str]) -> Server {
     let db = format!("sqlite:{}", dir.path().join("serve.db").display());
     let clients = clients_file(dir.path(), password_and_otp);
+    let mut all = vec!["--radius", "127.0.0.1:0", "--radius-clients", &clients];
+    all.extend_from_slice(flags);
     let server = Server::start_full(
         &db,
-        &["--radius", "127.0.0.1:0", "--radius-clients", &clients],
+        &all,
         &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
     );
     import_fleet(&server);
@@ -188,6 +195,72 @@ fn radius_radclient_accept_reject_replay_lockout_with_the_audit_row_of_validate(
     assert_eq!(token(&server, C100_A.serial)["locked"], true);
     assert!(radius_count(&server, "reject", "locked") >= 1);
     assert_eq!(radius_count(&server, "accept", "ok"), 2);
+}
+
+/// `tokenrig_rate_limited_requests_total{route="radius"}`, 0 when absent.
+fn radius_rate_limited(server: &Server) -> u64 {
+    let (_, text) = server.get_text("/metrics");
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix("tokenrig_rate_limited_requests_total{route=\"radius\"} ")
+        })
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+#[test]
+fn radius_rate_limit_holds_per_calling_station_not_per_nas() {
+    if !have_radclient() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Two guesses at once per station, one more every 100 s: nothing
+    // refills within the test.
+    let server = radius_server_with(&dir, false, &["--rate-limit", "0.01/2"]);
+    let from = |station: &str, user: &str, otp: &str| {
+        format!(
+            "User-Name = \"{user}\", User-Password = \"{otp}\", Calling-Station-Id = \"{station}\", Message-Authenticator = 0x00\n"
+        )
+    };
+    let guesser = "+393330000001";
+    for _ in 0..2 {
+        assert_eq!(
+            radclient(&server, SECRET, &from(guesser, ANNA.user, "000000")),
+            verdict("Access-Reject", "bad_otp")
+        );
+    }
+    // The third from that station decides nothing: Anna's right code is
+    // refused for the rate, and her failure count stays at two.
+    assert_eq!(
+        radclient(&server, SECRET, &from(guesser, ANNA.user, &C100_A.hotp(0))),
+        verdict("Access-Reject", "rate_limited")
+    );
+    assert_eq!(token(&server, C100_A.serial)["failures"], 2);
+    assert_eq!(radius_rate_limited(&server), 1);
+    // The same NAS for Anna's own phone: her code is still good.
+    assert_eq!(
+        radclient(
+            &server,
+            SECRET,
+            &from("+393331234567", ANNA.user, &C100_A.hotp(0))
+        ),
+        verdict("Access-Accept", "ok")
+    );
+    // Without a Calling-Station-Id the User-Name is the station.
+    for _ in 0..2 {
+        let (code, _) =
+            radclient(&server, SECRET, &with_ma(BRUNO.user, "000000")).expect("an answer");
+        assert_eq!(code, "Access-Reject");
+    }
+    assert_eq!(
+        radclient(&server, SECRET, &with_ma(BRUNO.user, &C100_B.hotp(0))),
+        verdict("Access-Reject", "rate_limited")
+    );
+    assert_eq!(radius_rate_limited(&server), 2);
+    let rows = audit(&server);
+    assert!(
+        rows.iter().all(|row| row["reason"] != "rate_limited"),
+        "a refusal for the rate decides nothing and writes no audit row: {rows:?}"
+    );
 }
 
 #[test]

@@ -84,8 +84,11 @@ pub struct ServeArgs {
     /// Decision requests (validate, resync, replacement steps) one source
     /// address may make: R a second on average, bursts of B (default 2 × R).
     /// Over it the answer is 429 with Retry-After and reason rate_limited,
-    /// nothing decided. IPv6 sources count by /64. docs/security.md turns
-    /// it into a bound on guessing [default: no limit]
+    /// nothing decided. IPv6 sources count by /64. Over --radius the same
+    /// rate holds per station (Calling-Station-Id, else User-Name) of each
+    /// NAS; over it the answer is Access-Reject, Reply-Message
+    /// rate_limited. docs/security.md turns it into a bound on guessing
+    /// [default: no limit]
     #[arg(long, value_name = "R[/B]")]
     rate_limit: Option<RateLimit>,
     /// Also answer RADIUS Access-Requests on this UDP address (port 0: any

@@ -11,6 +11,14 @@
 //! counted in `/metrics` (`tokenrig_radius_packets_total{result="dropped"}`)
 //! with why; nothing dropped reaches the store.
 //!
+//! `--rate-limit` applies here per station, not per NAS: a NAS speaks for
+//! many users, so a guesser behind it is told apart by the
+//! Calling-Station-Id the NAS sends, or by the User-Name where it sends
+//! none. A request over the rate is answered Access-Reject with
+//! Reply-Message `rate_limited` (RADIUS has no "retry later"), decides
+//! nothing, and is cached like any answer so its retransmissions cost no
+//! more of the bucket.
+//!
 //! Message-Authenticator is required by default (BlastRADIUS,
 //! CVE-2024-3596): a forged Access-Reject turned Accept needs an MD5
 //! collision only where the HMAC is missing. Answers always carry one.
@@ -27,6 +35,7 @@ use zeroize::Zeroizing;
 
 use super::AppState;
 use super::pool::PoolError;
+use super::rate::{Limiter, RATE_LIMITED};
 use crate::transport::radius::{
     Attribute, Authenticator, Code, MAX_PACKET, MessageAuthenticator, Packet, attribute,
     reveal_password,
@@ -234,8 +243,9 @@ enum Received {
     Drop(Dropped),
     /// A retransmission: the answer it got before.
     Resend(Arc<Vec<u8>>),
-    /// An answer made without the store (a User-Name no user can have).
-    Answer(Vec<u8>),
+    /// An answer made without the store: a User-Name no user can have, or
+    /// a station over `--rate-limit`; with that reason.
+    Answer(Vec<u8>, &'static str),
     Decide(Pending),
 }
 
@@ -248,10 +258,16 @@ struct Pending {
     password: Zeroizing<String>,
 }
 
-/// The RADIUS side of a server: its clients and its duplicate cache.
+/// Who a rate is counted for over RADIUS: the NAS, and the station it
+/// names (Calling-Station-Id, else User-Name).
+type Station = (IpAddr, Box<[u8]>);
+
+/// The RADIUS side of a server: its clients, its duplicate cache and the
+/// stations' rate.
 struct Radius {
     clients: Clients,
     cache: Mutex<DuplicateCache>,
+    rate: Option<Limiter<Station>>,
 }
 
 impl Radius {
@@ -302,19 +318,29 @@ impl Radius {
         else {
             return Received::Drop(Dropped::Malformed);
         };
+        // Without the store: no user can have this name, or the station
+        // is over its rate.
+        let refuse = |reason: &'static str| match answer(&request, &client.secret, false, reason) {
+            Some(bytes) => {
+                self.remember(key, &bytes, now);
+                Received::Answer(bytes, reason)
+            }
+            None => Received::Drop(Dropped::Malformed),
+        };
+        if let Some(rate) = &self.rate {
+            let station = request
+                .attribute(attribute::CALLING_STATION_ID)
+                .unwrap_or(name);
+            if rate
+                .take((key.0.ip().to_canonical(), station.into()), now)
+                .is_err()
+            {
+                return refuse(RATE_LIMITED);
+            }
+        }
         let user = match std::str::from_utf8(name).ok().map(TaxCode::parse) {
             Some(Ok(user)) => user,
-            // No user can have this name: the answer `unknown_user`
-            // gives, without asking the store.
-            _ => {
-                return match answer(&request, &client.secret, false, "unknown_user") {
-                    Some(bytes) => {
-                        self.remember(key, &bytes, now);
-                        Received::Answer(bytes)
-                    }
-                    None => Received::Drop(Dropped::Malformed),
-                };
-            }
+            _ => return refuse("unknown_user"),
         };
         self.lock_cache().set(key, Cached::Deciding, now);
         Received::Decide(Pending {
@@ -377,6 +403,7 @@ pub async fn serve_radius(
     let radius = Arc::new(Radius {
         clients: listener.clients,
         cache: Mutex::new(DuplicateCache::default()),
+        rate: state.rate.as_ref().map(|http| Limiter::new(http.limit())),
     });
     // One byte more than the largest packet: a longer datagram is seen as such.
     let mut buffer = vec![0u8; MAX_PACKET + 1];
@@ -403,8 +430,11 @@ pub async fn serve_radius(
                 state.metrics.radius("resent", "duplicate");
                 send(&socket, &bytes, from).await;
             }
-            Received::Answer(bytes) => {
-                state.metrics.radius("reject", "unknown_user");
+            Received::Answer(bytes, reason) => {
+                if reason == RATE_LIMITED {
+                    state.metrics.rate_limited("radius");
+                }
+                state.metrics.radius("reject", reason);
                 send(&socket, &bytes, from).await;
             }
             Received::Decide(pending) => {
@@ -495,6 +525,7 @@ mod tests {
         Radius {
             clients: Clients::parse(file).unwrap(),
             cache: Mutex::new(DuplicateCache::default()),
+            rate: None,
         }
     }
 
@@ -505,6 +536,11 @@ mod tests {
     }
 
     fn request(identifier: u8, message_authenticator: bool) -> Vec<u8> {
+        request_from(identifier, message_authenticator, None)
+    }
+
+    /// A request, with a Calling-Station-Id when `station` is given.
+    fn request_from(identifier: u8, message_authenticator: bool, station: Option<&str>) -> Vec<u8> {
         let authenticator = [identifier; 16];
         let mut attributes = vec![
             Attribute::new(attribute::USER_NAME, "RSSMRA85T10A562S"),
@@ -513,6 +549,9 @@ mod tests {
                 hide_password(b"123456", SECRET.as_bytes(), &authenticator).unwrap(),
             ),
         ];
+        if let Some(station) = station {
+            attributes.push(Attribute::new(attribute::CALLING_STATION_ID, station));
+        }
         if message_authenticator {
             attributes.push(Attribute::message_authenticator());
         }
@@ -624,6 +663,50 @@ mod tests {
             radius.receive(&bytes, from(), now + DUPLICATE_TTL),
             Received::Decide(_)
         ));
+    }
+
+    #[test]
+    fn radius_rate_is_per_station_not_per_nas() {
+        let radius = Radius {
+            rate: Some(Limiter::new("1/2".parse().unwrap())),
+            ..radius(&client_file(true))
+        };
+        let now = Instant::now();
+        let limited = |r: &Received| matches!(r, Received::Answer(_, RATE_LIMITED));
+        // Two a burst for one station; the third is refused, and its
+        // retransmission gets the same refusal without a token.
+        for id in 1..=2 {
+            let r = radius.receive(&request_from(id, true, Some("+393331234567")), from(), now);
+            assert!(matches!(r, Received::Decide(_)), "{id}");
+        }
+        let third = request_from(3, true, Some("+393331234567"));
+        let Received::Answer(refusal, RATE_LIMITED) = radius.receive(&third, from(), now) else {
+            panic!("the third in a burst of two is refused");
+        };
+        let reply =
+            crate::transport::radius::verify_response(&refusal, SECRET.as_bytes(), &[3; 16])
+                .unwrap();
+        assert_eq!(reply.code, Code::AccessReject);
+        assert_eq!(
+            reply.attribute(attribute::REPLY_MESSAGE),
+            Some(RATE_LIMITED.as_bytes())
+        );
+        assert!(matches!(
+            radius.receive(&third, from(), now),
+            Received::Resend(_)
+        ));
+        // The same NAS speaking for another station is not held up by it,
+        // nor is a station without an id (counted by its User-Name).
+        let other = radius.receive(&request_from(4, true, Some("+393330000000")), from(), now);
+        assert!(matches!(other, Received::Decide(_)));
+        for id in 5..=6 {
+            assert!(!limited(&radius.receive(&request(id, true), from(), now)));
+        }
+        assert!(limited(&radius.receive(&request(7, true), from(), now)));
+        // A second later the station has one request back.
+        let later = now + Duration::from_secs(1);
+        let again = radius.receive(&request_from(8, true, Some("+393331234567")), from(), later);
+        assert!(matches!(again, Received::Decide(_)));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! A per-source rate limit on the decision routes: how fast one address
-//! may guess.
+//! A per-source rate limit on the decision routes and on RADIUS: how fast
+//! one source may guess.
 //!
 //! Lockout bounds the guesses on one token (`Policy::max_failures`), but a
 //! guesser spreading its tries over many tokens, or stopping one short of
@@ -8,8 +8,13 @@
 //! requests a second, `burst` at once. A request over it is answered 429
 //! with `Retry-After` and reason `rate_limited`, before its body is read,
 //! and decides nothing. `docs/security.md` turns the rate into a bound.
+//!
+//! Over RADIUS the packet comes from a NAS speaking for many users, so the
+//! source there is the station the NAS names (`server/radius.rs` keys the
+//! same [`Limiter`] by NAS and Calling-Station-Id, else User-Name).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -32,7 +37,7 @@ pub const RATE_LIMITED: &str = "rate_limited";
 /// bucket. IPv6 sources count by /64, the block one subscriber holds.
 const MAX_SOURCES: usize = 100_000;
 
-/// The key a source is counted under.
+/// The key an HTTP source is counted under.
 fn source_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
@@ -93,25 +98,28 @@ struct Bucket {
     at: Instant,
 }
 
-/// The buckets of every source seen.
-pub(super) struct Limiter {
+/// The buckets of every source seen, by the key a source is counted under.
+pub(super) struct Limiter<K = IpAddr> {
     limit: RateLimit,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
-impl Limiter {
-    pub(super) fn new(limit: RateLimit) -> Limiter {
+impl<K: Hash + Eq> Limiter<K> {
+    pub(super) fn new(limit: RateLimit) -> Limiter<K> {
         Limiter {
             limit,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
+    pub(super) fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
     /// Takes one request's token for `source` at `now`: `Ok`, or the
     /// seconds until one is back.
-    fn take(&self, source: IpAddr, now: Instant) -> Result<(), f64> {
+    pub(super) fn take(&self, source: K, now: Instant) -> Result<(), f64> {
         let RateLimit { per_second, burst } = self.limit;
-        let source = source_key(source);
         let mut buckets = self
             .buckets
             .lock()
@@ -151,7 +159,7 @@ pub(super) async fn limit(
     let Some(limiter) = &state.rate else {
         return next.run(request).await;
     };
-    match limiter.take(peer.ip(), Instant::now()) {
+    match limiter.take(source_key(peer.ip()), Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             // Whole seconds, rounded up: never a hint that is too early.
@@ -176,7 +184,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn limiter(s: &str) -> Limiter {
+    fn limiter(s: &str) -> Limiter<IpAddr> {
         Limiter::new(s.parse().expect("a rate"))
     }
 
@@ -241,14 +249,26 @@ mod tests {
     fn ipv6_sources_count_by_64() {
         let l = limiter("1/1");
         let t = Instant::now();
-        assert_eq!(l.take("2001:db8:1:2::1".parse().expect("ip"), t), Ok(()));
+        assert_eq!(
+            l.take(source_key("2001:db8:1:2::1".parse().expect("ip")), t),
+            Ok(())
+        );
         assert!(
-            l.take("2001:db8:1:2:ffff::9".parse().expect("ip"), t)
+            l.take(source_key("2001:db8:1:2:ffff::9".parse().expect("ip")), t)
                 .is_err()
         );
-        assert_eq!(l.take("2001:db8:1:3::1".parse().expect("ip"), t), Ok(()));
+        assert_eq!(
+            l.take(source_key("2001:db8:1:3::1".parse().expect("ip")), t),
+            Ok(())
+        );
         // An IPv4 client through a dual-stack socket is its IPv4 address.
-        assert_eq!(l.take("192.0.2.1".parse().expect("ip"), t), Ok(()));
-        assert!(l.take("::ffff:192.0.2.1".parse().expect("ip"), t).is_err());
+        assert_eq!(
+            l.take(source_key("192.0.2.1".parse().expect("ip")), t),
+            Ok(())
+        );
+        assert!(
+            l.take(source_key("::ffff:192.0.2.1".parse().expect("ip")), t)
+                .is_err()
+        );
     }
 }

@@ -46,6 +46,9 @@ pub mod attribute {
     pub const NAS_IP_ADDRESS: u8 = 4;
     pub const REPLY_MESSAGE: u8 = 18;
     pub const STATE: u8 = 24;
+    /// Where the user is (a phone number, a MAC address), as the NAS saw
+    /// it (RFC 2865 §5.31).
+    pub const CALLING_STATION_ID: u8 = 31;
     /// Added by proxies; a server copies every one into its answer, in
     /// order (RFC 2865 §5.33).
     pub const PROXY_STATE: u8 = 33;
