@@ -245,6 +245,21 @@ fn malformed_requests_get_one_line_4xx_and_change_nothing() {
     assert_eq!(status, 413, "{answer}");
     let (status, _) = server.post_raw("/v1/nowhere", "application/json", b"{}");
     assert_eq!(status, 404);
+    // A query or a path segment that cannot be read answers the same
+    // one-line JSON error, not axum's plain text (found by the http fuzz
+    // target).
+    for (method, path) in [
+        ("GET", "/v1/admin/audit?limit=x"),
+        ("GET", "/v1/admin/tokens?user=a&user=b"),
+        ("POST", "/v1/admin/tokens/%FF/unlock"),
+    ] {
+        let (status, answer) = server.as_admin(method, path, None);
+        assert_eq!(status, 400, "{method} {path}: {answer}");
+        let message = answer["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path}: not the JSON error: {answer}"));
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
     assert_eq!(token(&server), before, "no request changed the token");
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::AppState;
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::device::{Family, Serial};
 use crate::inventory::{self, Format, PskcKey};
 use crate::otp::SecretKey;
@@ -203,7 +203,7 @@ pub(super) struct Assigned {
 
 pub(super) async fn assign(
     State(state): State<Arc<AppState>>,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
     ApiJson(device): ApiJson<Device>,
 ) -> Result<(StatusCode, Json<Assigned>), ApiError> {
     let username =
@@ -226,7 +226,7 @@ pub(super) async fn assign(
 
 pub(super) async fn unlock(
     State(state): State<Arc<AppState>>,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
 ) -> Result<Json<TokenView>, ApiError> {
     let serial =
         Serial::parse(&serial).map_err(|e| ApiError::unprocessable(format!("serial: {e}")))?;
@@ -288,7 +288,7 @@ pub(super) struct TokensQuery {
 
 pub(super) async fn tokens(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<TokensQuery>,
+    ApiQuery(query): ApiQuery<TokensQuery>,
 ) -> Result<Json<Vec<TokenView>>, ApiError> {
     let user = query
         .user
@@ -318,7 +318,7 @@ pub(super) struct AuditView {
 
 pub(super) async fn audit(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, ApiError> {
     let limit = query.limit.unwrap_or(100).min(10_000);
     let rows = state.fast.run(move |v| v.audit(limit)).await?;

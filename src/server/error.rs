@@ -4,8 +4,9 @@
 //! `Retry-After` and reason `overloaded`.
 
 use axum::Json;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -156,12 +157,54 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(ApiError::new(
-                rejection.status(),
-                first_line(&rejection.body_text()),
-            )),
+            Err(rejection) => Err(rejected(rejection)),
         }
     }
+}
+
+/// `axum::extract::Query` with its rejection (a query string that does
+/// not deserialize) as an [`ApiError`], not axum's plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(rejected(rejection)),
+        }
+    }
+}
+
+/// `axum::extract::Path` with its rejection (a segment that is not UTF-8
+/// once percent-decoded) as an [`ApiError`].
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(rejected(rejection)),
+        }
+    }
+}
+
+/// An axum rejection as the API's one-line JSON error, same status.
+fn rejected(rejection: impl IntoResponse + std::fmt::Display) -> ApiError {
+    let text = rejection.to_string();
+    let status = rejection.into_response().status();
+    ApiError::new(status, first_line(&text))
 }
 
 pub fn first_line(text: &str) -> String {

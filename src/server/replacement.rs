@@ -9,13 +9,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::AppState;
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::device::Serial;
 use crate::service::ReplacementError;
 use crate::store::AttemptId;
@@ -108,7 +108,7 @@ pub(super) struct Next {
 
 pub(super) async fn sms_code(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SmsCodeBody>,
 ) -> Result<Json<Next>, ApiError> {
     let id = attempt_id(&id)?;
@@ -133,7 +133,7 @@ pub(super) struct OtpsRequired {
 
 pub(super) async fn device(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<DeviceBody>,
 ) -> Result<Json<OtpsRequired>, ApiError> {
     let id = attempt_id(&id)?;
@@ -159,7 +159,7 @@ pub(super) struct Completed {
 
 pub(super) async fn otps(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<OtpsBody>,
 ) -> Result<Json<Completed>, ApiError> {
     let id = attempt_id(&id)?;
@@ -202,7 +202,7 @@ pub(super) struct OutboxView {
 /// SMS code from. Admin only, since it holds live codes.
 pub(super) async fn outbox(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<OutboxQuery>,
+    ApiQuery(query): ApiQuery<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxView>>, ApiError> {
     let phone = query
         .phone
