@@ -37,6 +37,10 @@
 //!   policy, as a table, JSON, CSV and SVG plots.
 //! - [`cmdline`]: what the `tokenrig` and `tokenrig-sim` binaries share about
 //!   their command lines (the one-line error contract).
+
+// No `unsafe` anywhere: a bug is a panic, never memory corruption (the
+// fuzz targets rely on it and run without a sanitizer).
+#![forbid(unsafe_code)]
 pub mod cmdline;
 pub mod error;
 pub mod harness;

@@ -1,10 +1,17 @@
 //! `cargo xtask fuzz [TARGET] [SECONDS]`: runs a libFuzzer target from
 //! `fuzz/` for a while (default `line` for 60 s); `cargo xtask fuzz TARGET
-//! --runs N` runs it for N inputs instead (a campaign's recorded figure),
-//! without AddressSanitizer: safe Rust needs none, and it runs faster. Targets: `line` (the
+//! --runs N` runs it for N inputs instead (a campaign's recorded figure).
+//!
+//! Every run is built without AddressSanitizer (`--sanitizer none`):
+//! `tokenrig` and `tokenrig-core` forbid `unsafe` code, so a memory error
+//! there cannot happen and a bug shows as a panic; the sanitizer would
+//! only slow each input and cost a second instrumented build of the whole
+//! dependency tree. Targets: `line` (the
 //! serial line codec), `hid` (HID reports and the emulated token),
 //! `inventory` (PSKC, both CSV layouts, otpauth URIs), `radius` (RADIUS
-//! packets and their authenticators). Each starts from a
+//! packets and their authenticators), `scenario` (the conformance suite's
+//! TOML, then its plan on every kind of target), `http` (every request
+//! body and query, through the real router in process). Each starts from a
 //! seed corpus made from `fixtures/` under `target/fuzz-corpus/TARGET/`.
 //!
 //! `cargo xtask ci` runs every target for [`SMOKE_RUNS`] inputs ([`smoke`]):
@@ -25,11 +32,13 @@ const DEFAULT_TARGET: &str = "line";
 const DEFAULT_SECONDS: u64 = 60;
 
 /// Every target, with the fixture folders its seeds come from.
-const TARGETS: [(&str, &[&str]); 4] = [
+const TARGETS: [(&str, &[&str]); 6] = [
     ("line", &["fixtures/serial"]),
     ("hid", &["fixtures/hid"]),
     ("inventory", &["fixtures/inventory"]),
     ("radius", &["fixtures/radius"]),
+    ("scenario", &["fixtures/conformance"]),
+    ("http", &["fixtures/http"]),
 ];
 
 /// Inputs per target in CI: enough to exercise every seed and mutate
@@ -43,12 +52,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             .map_err(|_| format!("--runs must be a whole number, not {runs:?}"))?;
         check_target(target)?;
         ensure_fuzzing()?;
-        return fuzz(
-            target,
-            &["--sanitizer", "none"],
-            &format!("-runs={runs}"),
-            &format!("{runs} runs, no sanitizer"),
-        );
+        return fuzz(target, &format!("-runs={runs}"), &format!("{runs} runs"));
     }
     let (target, seconds) = match args {
         [] => (DEFAULT_TARGET, DEFAULT_SECONDS),
@@ -70,7 +74,6 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     ensure_fuzzing()?;
     fuzz(
         target,
-        &[],
         &format!("-max_total_time={seconds}"),
         &format!("for {seconds} s"),
     )
@@ -109,7 +112,6 @@ pub fn smoke() -> Result<(), String> {
     for (target, _) in TARGETS {
         fuzz(
             target,
-            &[],
             &format!("-runs={SMOKE_RUNS}"),
             &format!("{SMOKE_RUNS} runs"),
         )?;
@@ -131,7 +133,7 @@ fn ensure_cargo_fuzz() -> Result<(), String> {
     cargo_step(&["install", "--locked", "cargo-fuzz"])
 }
 
-fn fuzz(target: &str, build: &[&str], limit: &str, told: &str) -> Result<(), String> {
+fn fuzz(target: &str, limit: &str, told: &str) -> Result<(), String> {
     let corpus = seed_corpus(target)?;
     let name = format!("cargo fuzz run {target} on nightly ({told})");
     println!("xtask: {name}");
@@ -140,8 +142,15 @@ fn fuzz(target: &str, build: &[&str], limit: &str, told: &str) -> Result<(), Str
     let status = Command::new("rustup")
         .current_dir(repo_root().join("fuzz"))
         .env_remove("CARGO")
-        .args(["run", "nightly", "cargo", "fuzz", "run"])
-        .args(build)
+        .args([
+            "run",
+            "nightly",
+            "cargo",
+            "fuzz",
+            "run",
+            "--sanitizer",
+            "none",
+        ])
         .arg(target)
         .arg(&corpus)
         .arg("--")
@@ -183,6 +192,35 @@ fn seed_corpus(target: &str) -> Result<PathBuf, String> {
                 .enumerate()
             {
                 write(&dir.join(format!("seed-{i}-{j}")), packet)?;
+            }
+            continue;
+        }
+        // `fixtures/http/NN-….json`: the body for route NN, sent with each
+        // of the parameters that exist (user, serial, attempt).
+        if target == "http" {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let Some(route) = name.split('-').next().and_then(|n| n.parse::<u8>().ok()) else {
+                continue;
+            };
+            for param in 0..3u8 {
+                let mut seed = vec![route, param];
+                seed.extend_from_slice(&bytes);
+                write(&dir.join(format!("seed-{i}-{param}")), &seed)?;
+            }
+            continue;
+        }
+        // A suite file holds dozens of cases: one seed per `[[case]]`, so
+        // inputs stay small and each run is fast.
+        if target == "scenario" {
+            let text = String::from_utf8_lossy(&bytes);
+            for (j, case) in text.split("\n[[case]]").skip(1).enumerate() {
+                write(
+                    &dir.join(format!("seed-{i}-{j}")),
+                    format!("[[case]]{case}").as_bytes(),
+                )?;
             }
             continue;
         }
