@@ -1,6 +1,6 @@
-//! What the serial tests share: starting `tokenrig-sim` as a real process
-//! on a real pseudo-terminal, and reading the exchanges in
-//! `fixtures/serial/`.
+//! What the simulator tests share: starting `tokenrig-sim` as a real
+//! process, reading the exchanges in `fixtures/serial/`, and finding
+//! external tools (the workspace tests' rule, `tests/support/tools.rs`).
 
 #![allow(dead_code)] // each test binary uses its own part
 
@@ -12,6 +12,13 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+
+#[path = "../../../tests/support/tools.rs"]
+mod tools;
+
+// Not every test binary that includes this module finds a tool.
+#[allow(unused_imports)]
+pub use tools::require_tool;
 
 /// The test key of RFC 4226 and RFC 6238 in hex (not a secret).
 pub const RFC_KEY_HEX: &str = "3132333435363738393031323334353637383930";
@@ -64,6 +71,17 @@ impl Sim {
             assert!(Instant::now() < deadline, "tokenrig-sim ignored {signal}");
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// [`Sim::stop`], then everything it wrote on stderr.
+    pub fn stop_with_stderr(mut self, signal: Signal) -> (ExitStatus, String) {
+        let stderr = self.stderr.take();
+        let status = self.stop(signal);
+        let mut text = String::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_string(&mut text);
+        }
+        (status, text)
     }
 
     pub fn stderr(&mut self) -> String {
