@@ -69,6 +69,8 @@ pub enum UsbipError {
     Isochronous(u32),
     #[error("a USB/IP direction {0}, neither 0 (out) nor 1 (in)")]
     Direction(u32),
+    #[error("a USB/IP bus ID that is not printable ASCII")]
+    BusId,
     #[error("the USB/IP connection ended inside a packet ({0} bytes of it)")]
     Truncated(usize),
 }
@@ -81,15 +83,21 @@ fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// A NUL-padded field's text up to its first NUL (lossy: a bus ID is
-/// compared, never trusted).
-fn field_text(field: &[u8]) -> String {
+/// A NUL-padded field's text up to its first NUL; sysfs names are
+/// printable ASCII, so anything else is refused rather than guessed at.
+fn field_text(field: &[u8]) -> Result<String, UsbipError> {
     let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(&field[..len]).into_owned()
+    let text = &field[..len];
+    if !text.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(UsbipError::BusId);
+    }
+    Ok(text.iter().map(|&b| char::from(b)).collect())
 }
 
+/// `text` NUL-padded to `len` bytes; a longer text is cut (the fields we
+/// fill are our own, shorter names).
 fn put_field(out: &mut Vec<u8>, text: &str, len: usize) {
-    let bytes = &text.as_bytes()[..text.len().min(len - 1)];
+    let bytes = &text.as_bytes()[..text.len().min(len)];
     out.extend_from_slice(bytes);
     out.resize(out.len() + len - bytes.len(), 0);
 }
@@ -134,10 +142,11 @@ impl OpRequest {
             op::REQ_DEVLIST => Ok(Some((OpRequest::DevList, OP_HEADER_LEN))),
             op::REQ_IMPORT => {
                 let len = OP_HEADER_LEN + BUSID_LEN;
-                Ok((b.len() >= len).then(|| {
-                    let busid = field_text(&b[OP_HEADER_LEN..len]);
-                    (OpRequest::Import { busid }, len)
-                }))
+                if b.len() < len {
+                    return Ok(None);
+                }
+                let busid = field_text(&b[OP_HEADER_LEN..len])?;
+                Ok(Some((OpRequest::Import { busid }, len)))
             }
             code => Err(UsbipError::UnknownOp(code)),
         }
@@ -445,6 +454,22 @@ mod tests {
             OpRequest::decode(&[0x01, 0x11, 0x80, 0x07, 0, 0, 0, 0]),
             Err(UsbipError::UnknownOp(0x8007))
         );
+        let mut odd = import.clone();
+        odd[9] = 0xff;
+        assert_eq!(OpRequest::decode(&odd), Err(UsbipError::BusId));
+        let mut full = import;
+        full[8..].fill(b'9');
+        let busid = "9".repeat(BUSID_LEN);
+        assert_eq!(
+            OpRequest::decode(&full),
+            Ok(Some((
+                OpRequest::Import {
+                    busid: busid.clone()
+                },
+                40
+            )))
+        );
+        assert_eq!(OpRequest::Import { busid }.encode(), full);
     }
 
     #[test]
