@@ -15,7 +15,6 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use nix::poll::{PollFd, PollFlags, poll};
 use tokenrig_core::wire::hid::EmulatedToken;
 use tokenrig_core::wire::usbip::{Flow, Session, UsbipError};
 
@@ -28,20 +27,8 @@ pub const DEFAULT_PORT: u16 = 3240;
 pub fn serve(listener: &TcpListener, token: EmulatedToken, shutdown: &Shutdown) -> io::Result<()> {
     let token = Arc::new(Mutex::new(token));
     loop {
-        let mut fds = [
-            PollFd::new(listener.as_raw_fd(), PollFlags::POLLIN),
-            PollFd::new(shutdown.fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, -1) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+        if !shutdown.wait(listener.as_raw_fd())? {
             return Ok(());
-        }
-        if fds[0].revents().is_none_or(|r| r.is_empty()) {
-            continue;
         }
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,

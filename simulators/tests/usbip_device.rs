@@ -16,11 +16,10 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use support::{RFC_KEY_HEX, Sim, require_tool};
+use support::{RFC_KEY_HEX, Sim, assert_fails, hidapi_reads_100_codes, require_tool, skip};
 use tokenrig_core::device::{Serial, UsbToken};
 use tokenrig_core::otp::{Algorithm, Code, Digits, OtpKey, SecretKey};
 use tokenrig_core::wire::hid::EmulatedToken;
@@ -484,11 +483,7 @@ fn vhci_present() -> Option<&'static str> {
 #[test]
 fn attached_through_vhci_the_token_gives_hidapi_the_otp_cores_codes() {
     if vhci_present().is_none() {
-        let test = thread::current().name().unwrap_or("test").to_owned();
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: vhci-hcd not loaded (no /sys/module/vhci_hcd or /sys/devices/platform/vhci_hcd.0)"
-        );
+        skip("vhci-hcd not loaded (no /sys/module/vhci_hcd or /sys/devices/platform/vhci_hcd.0)");
         return;
     }
     let Some(usbip) = require_tool("usbip", "usbip") else {
@@ -509,34 +504,8 @@ fn attached_through_vhci_the_token_gives_hidapi_the_otp_cores_codes() {
         .output()
         .expect("usbip runs");
     assert!(attach.status.success(), "{attach:?}");
-    use tokenrig::transport::Device;
-    use tokenrig::transport::hid::{HidBackend, HidDevice, HidapiBackend};
-    let mut backend = HidapiBackend::new(VENDOR_ID, PRODUCT_ID).expect("hidapi starts");
     // The kernel enumerates the device a moment after the attach.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !backend
-        .enumerate()
-        .expect("hidapi enumerates")
-        .iter()
-        .any(|e| e.serial == SERIAL)
-    {
-        assert!(Instant::now() < deadline, "no hidraw node for {SERIAL}");
-        thread::sleep(Duration::from_millis(50));
-    }
-    let mut device = HidDevice::open(&mut backend, SERIAL).expect("the token opens");
-    let reference = OtpKey::new(
-        Algorithm::Sha1,
-        &SecretKey::from_hex(RFC_KEY_HEX).expect("hex key"),
-    );
-    for counter in 3..103 {
-        let code = device.press().expect("a code");
-        assert_eq!(
-            code,
-            reference.hotp(counter, Digits::SIX),
-            "counter {counter}"
-        );
-    }
-    drop(device);
+    hidapi_reads_100_codes(SERIAL, 3);
     // The vhci port the device took: `usbip port` lists it.
     let ports = Process::new(&usbip)
         .arg("port")
@@ -556,12 +525,6 @@ fn attached_through_vhci_the_token_gives_hidapi_the_otp_cores_codes() {
 
 #[test]
 fn usbip_flags_are_checked_in_one_line() {
-    let sim = |args: &[&str]| {
-        Process::new(env!("CARGO_BIN_EXE_tokenrig-sim"))
-            .args(args)
-            .output()
-            .expect("tokenrig-sim runs")
-    };
     let key = ["--key", RFC_KEY_HEX];
     let cases: [(Vec<&str>, i32, &str); 4] = [
         (
@@ -605,9 +568,5 @@ fn usbip_flags_are_checked_in_one_line() {
             "tokenrig-sim: error: usbip: cannot listen on 192.0.2.1:1: Cannot assign requested address (os error 99)\n",
         ),
     ];
-    for (args, status, stderr) in cases {
-        let out = sim(&args);
-        assert_eq!(out.status.code(), Some(status), "{args:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr), stderr, "{args:?}");
-    }
+    assert_fails(&cases);
 }
