@@ -75,6 +75,30 @@ fn connect(port: u16) -> TcpStream {
     stream
 }
 
+/// OP_REQ_DEVLIST on a connection of its own, as `usbip list -r` does:
+/// one device, the token's IDs; then the server closes the connection.
+fn devlist(port: u16) {
+    let mut stream = connect(port);
+    stream
+        .write_all(&OpRequest::DevList.encode())
+        .expect("devlist sent");
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .expect("the list, then the end");
+    assert_eq!(
+        reply[..12],
+        [0x01, 0x11, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 1]
+    );
+    assert_eq!(reply.len(), OP_HEADER_LEN + 4 + DEVICE_LEN + 4);
+    let ids = &reply[OP_HEADER_LEN + 4 + 256 + 32 + 12..][..4];
+    assert_eq!(
+        ids,
+        [VENDOR_ID.to_be_bytes(), PRODUCT_ID.to_be_bytes()].concat()
+    );
+    assert_eq!(reply[reply.len() - 4..], [0x03, 0, 0, 0]);
+}
+
 /// A USB/IP host: the import, then URBs by sequence number.
 struct Host {
     stream: TcpStream,
@@ -188,6 +212,7 @@ fn utf16(descriptor: &[u8]) -> String {
 #[test]
 fn a_host_enumerates_the_token_and_reads_the_otp_cores_codes_on_interrupt_in() {
     let (sim, port) = start(3);
+    devlist(port);
     let mut host = Host::import(port);
     let (status, device) = host.control(get_descriptor(1, 0, 0, 0, 64), vec![]);
     assert_eq!((status, device.len()), (0, 18));
