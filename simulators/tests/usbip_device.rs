@@ -30,7 +30,7 @@ use tokenrig_core::wire::hid::report::{
 use tokenrig_core::wire::usbip::Session;
 use tokenrig_core::wire::usbip::device::BUSID;
 use tokenrig_core::wire::usbip::packet::{
-    Command, DEVICE_LEN, DIR_IN, DIR_OUT, OP_HEADER_LEN, OpRequest, Reply, Submit,
+    Command, DEVICE_LEN, DIR_IN, DIR_OUT, OP_HEADER_LEN, OpRequest, Reply, Submit, Unlink,
 };
 
 const SERIAL: &str = "1000133508267";
@@ -279,6 +279,9 @@ fn a_host_enumerates_the_token_and_reads_the_otp_cores_codes_on_interrupt_in() {
 #[test]
 fn garbage_and_cut_packets_close_their_connection_only() {
     let (sim, port) = start(0);
+    // A host that imported and waits on interrupt IN the whole time.
+    let mut waiting = Host::import(port);
+    waiting.submit(1, [0; 8], 64, vec![]);
     // Not USB/IP at all: closed at once.
     let mut garbage = connect(port);
     garbage
@@ -310,7 +313,26 @@ fn garbage_and_cut_packets_close_their_connection_only() {
         0
     );
     assert!(matches!(host.reply(), Reply::Submit { status: 0, .. }));
-    drop(host);
+    // The first host is still served: its IN is still waiting (unlinked).
+    let unlink = Command::Unlink(Unlink {
+        seqnum: 2,
+        devid: 0x0001_0002,
+        direction: DIR_OUT,
+        ep: 1,
+        victim: 1,
+    });
+    waiting
+        .stream
+        .write_all(&unlink.encode())
+        .expect("unlink sent");
+    assert_eq!(
+        waiting.reply(),
+        Reply::Unlink {
+            seqnum: 2,
+            status: -104
+        }
+    );
+    drop((host, waiting));
     let (exit, stderr) = sim.stop_with_stderr(Signal::SIGINT);
     assert!(exit.success());
     for line in [

@@ -63,7 +63,7 @@ pub enum UsbipError {
     UnknownCommand(u32),
     #[error("a USB/IP request with status {0}, not 0")]
     RequestStatus(u32),
-    #[error("a USB/IP submit with {0} bytes of OUT data, more than {MAX_OUT_DATA}")]
+    #[error("a USB/IP packet with {0} bytes of data, more than {MAX_OUT_DATA}")]
     TooLong(u32),
     #[error("a USB/IP submit with {0} isochronous packets; the token has no isochronous endpoint")]
     Isochronous(u32),
