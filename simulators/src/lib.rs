@@ -6,6 +6,9 @@
 //!   tty), answering the line protocol.
 //! - [`uhid`]: the USB token as a kernel HID device through Linux's
 //!   /dev/uhid, answering the HID report protocol.
+//! - [`usbip`]: the USB token as a USB/IP device on a TCP port, for
+//!   `usbip list` and `usbip attach`.
 pub mod fleet;
 pub mod serial;
 pub mod uhid;
+pub mod usbip;

@@ -9,18 +9,10 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::Path;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use support::{RFC_KEY_HEX, Sim};
-use tokenrig::transport::Device;
-use tokenrig::transport::hid::{HidBackend, HidDevice, HidapiBackend};
-use tokenrig_core::device::Model;
-use tokenrig_core::otp::{Algorithm, Digits, OtpKey, SecretKey};
-use tokenrig_core::wire::hid::report::{PRODUCT_ID, VENDOR_ID};
+use support::{RFC_KEY_HEX, Sim, assert_fails, hidapi_reads_100_codes, skip};
 
 const SERIAL: &str = "1000133508267";
 
@@ -30,8 +22,7 @@ fn uhid_present() -> bool {
     if Path::new("/dev/uhid").exists() {
         return true;
     }
-    let test = thread::current().name().unwrap_or("test").to_owned();
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: /dev/uhid not present");
+    skip("/dev/uhid not present");
     false
 }
 
@@ -51,34 +42,8 @@ fn a_uhid_token_opened_through_hidapi_types_the_otp_cores_codes() {
         "--uhid",
     ]);
     assert_eq!(sim.path, format!("uhid {SERIAL}"));
-    let mut backend = HidapiBackend::new(VENDOR_ID, PRODUCT_ID).expect("hidapi starts");
     // The hidraw node appears a moment after the device is created.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !backend
-        .enumerate()
-        .expect("hidapi enumerates")
-        .iter()
-        .any(|e| e.serial == SERIAL)
-    {
-        assert!(Instant::now() < deadline, "no hidraw node for {SERIAL}");
-        thread::sleep(Duration::from_millis(50));
-    }
-    let mut device = HidDevice::open(&mut backend, SERIAL).expect("the token opens");
-    let info = device.info().expect("the info report");
-    assert_eq!((info.model, info.serial.as_str()), (Model::Usb, SERIAL));
-    let reference = OtpKey::new(
-        Algorithm::Sha1,
-        &SecretKey::from_hex(RFC_KEY_HEX).expect("hex key"),
-    );
-    for counter in 3..103 {
-        let code = device.press().expect("a code");
-        assert_eq!(
-            code,
-            reference.hotp(counter, Digits::SIX),
-            "counter {counter}"
-        );
-    }
-    drop(device);
+    hidapi_reads_100_codes(SERIAL, 3);
     assert!(sim.stop(Signal::SIGTERM).success());
 }
 
@@ -118,11 +83,7 @@ fn uhid_flags_are_checked_and_a_missing_uhid_is_one_line() {
             "tokenrig-sim: error: the argument '--uhid' cannot be used with '--state <FILE>'\n",
         ),
     ];
-    for (args, status, stderr) in cases {
-        let out = sim(&args);
-        assert_eq!(out.status.code(), Some(status), "{args:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr), stderr, "{args:?}");
-    }
+    assert_fails(&cases);
     if !Path::new("/dev/uhid").exists() {
         let out = sim(&[&["usb", "--serial", SERIAL][..], &key, &["--uhid"]].concat());
         assert_eq!(out.status.code(), Some(1));

@@ -2,50 +2,13 @@
 //! database servers. Each test binary uses part of it.
 #![allow(dead_code)]
 
-use std::env;
-use std::path::PathBuf;
-
 pub mod fleet;
 pub mod postgres;
 pub mod privacyidea;
 pub mod server;
 pub mod store;
+mod tools;
 
-/// Finds the program a test drives as a peer, or says why the test cannot run.
-///
-/// Under CI (`CI` set and not `false`/`0`) a missing program fails the test:
-/// `cargo xtask ci` installs it, so its absence means CI itself is broken and
-/// a skip would hide that. Elsewhere the reason goes to stderr and the caller
-/// returns early, so a developer without the package still gets a green run,
-/// but never a silent one.
-pub fn require_tool(binary: &str, package: &str) -> Option<PathBuf> {
-    let found = env::var_os("PATH").and_then(|path| {
-        env::split_paths(&path)
-            .map(|dir| dir.join(binary))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_some() {
-        return found;
-    }
-    skip_or_fail(&format!(
-        "`{binary}` is not on PATH; `cargo xtask ci` installs it (Debian package `{package}`)"
-    ));
-    None
-}
-
-/// A test that cannot run here: under CI a failure, elsewhere a printed
-/// skip (the caller then returns early).
-pub fn skip_or_fail(reason: &str) {
-    if running_in_ci() {
-        panic!("{reason}");
-    }
-    // Straight to the stream, not eprintln!: libtest captures the macro's
-    // output of passing tests, and this line must be seen.
-    use std::io::Write;
-    let test = std::thread::current().name().unwrap_or("test").to_owned();
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-}
-
-fn running_in_ci() -> bool {
-    env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
+// Not every test binary that includes this module finds a tool.
+#[allow(unused_imports)]
+pub use tools::{require_tool, skip_or_fail};

@@ -11,7 +11,8 @@
 //! `inventory` (PSKC, both CSV layouts, otpauth URIs), `radius` (RADIUS
 //! packets and their authenticators), `scenario` (the conformance suite's
 //! TOML, then its plan on every kind of target), `http` (every request
-//! body and query, through the real router in process). Each starts from a
+//! body and query, through the real router in process), `usbip` (USB/IP
+//! packets and the token's USB side). Each starts from a
 //! seed corpus made from `fixtures/` under `target/fuzz-corpus/TARGET/`.
 //!
 //! `cargo xtask ci` runs every target for [`SMOKE_RUNS`] inputs ([`smoke`]):
@@ -32,13 +33,14 @@ const DEFAULT_TARGET: &str = "line";
 const DEFAULT_SECONDS: u64 = 60;
 
 /// Every target, with the fixture folders its seeds come from.
-const TARGETS: [(&str, &[&str]); 6] = [
+const TARGETS: [(&str, &[&str]); 7] = [
     ("line", &["fixtures/serial"]),
     ("hid", &["fixtures/hid"]),
     ("inventory", &["fixtures/inventory"]),
     ("radius", &["fixtures/radius"]),
     ("scenario", &["fixtures/conformance"]),
     ("http", &["fixtures/http"]),
+    ("usbip", &["fixtures/usbip"]),
 ];
 
 /// Inputs per target in CI: enough to exercise every seed and mutate
@@ -184,14 +186,32 @@ fn seed_corpus(target: &str) -> Result<PathBuf, String> {
     }
     for (i, file) in files.iter().enumerate() {
         let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        // `.hex` fixtures (RADIUS packets) hold a packet per line as
-        // `name hex bytes…`: each is a seed of its own, as bytes.
+        // `.hex` fixtures (RADIUS packets, USB/IP exchanges) hold a packet
+        // per line as `name hex bytes…` (the name `>` or `<` for USB/IP):
+        // each is a seed of its own, as bytes.
         if file.extension().is_some_and(|e| e == "hex") {
-            for (j, packet) in hex_lines(&String::from_utf8_lossy(&bytes))
-                .iter()
-                .enumerate()
-            {
+            let text = String::from_utf8_lossy(&bytes);
+            for (j, packet) in hex_lines(&text).iter().enumerate() {
                 write(&dir.join(format!("seed-{i}-{j}")), packet)?;
+                // The usbip target reads a control byte before its session's
+                // stream (odd: already imported; the rest: the chunk size):
+                // each packet also goes to an imported session whole.
+                if target == "usbip" {
+                    write(
+                        &dir.join(format!("seed-{i}-{j}-imported")),
+                        &[&[0xff], &packet[..]].concat(),
+                    )?;
+                }
+            }
+            if target == "usbip" {
+                // And the client's whole side of the exchange, import first,
+                // to a fresh session in 64-byte pieces.
+                let client: Vec<&str> = text.lines().filter(|l| l.starts_with('>')).collect();
+                let stream = hex_lines(&client.join("\n")).concat();
+                write(
+                    &dir.join(format!("seed-{i}-client")),
+                    &[&[0x80], &stream[..]].concat(),
+                )?;
             }
             continue;
         }

@@ -50,7 +50,7 @@ commands:
   dist   build release binaries, then man pages and shell completions into target/dist
   install-test  cargo install both binaries into target/, run them outside the repository
   layers fail if tokenrig-core reaches an I/O crate or reads the clock outside SystemClock
-  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (line, hid, inventory, radius, scenario, http; default: line, 60 s; needs nightly)
+  fuzz   [TARGET] [SECONDS]: run a fuzz target from fuzz/ (line, hid, inventory, radius, scenario, http, usbip; default: line, 60 s; needs nightly)
   fuzz   TARGET --runs N: run it for N inputs (a recorded campaign)
   fuzz   --smoke: every target for a fixed number of runs, as ci does
   peers  run the suite against privacyIDEA (faketime, then real time), compare throughput, write docs/peers.md";

@@ -30,6 +30,13 @@ const REQUIRED: &[Tool] = &[
         package: "oathtool",
         present: on_path,
     },
+    // simulators/tests/usbip_device.rs: `usbip list -r` against
+    // `tokenrig-sim usb --usbip` (and `usbip attach` where vhci-hcd is).
+    Tool {
+        binary: "usbip",
+        package: "usbip",
+        present: on_path,
+    },
     // tests/store_suite.rs: throw-away clusters made with initdb + pg_ctl.
     Tool {
         binary: "initdb",

@@ -8,6 +8,9 @@
 //! - [`radius`]: RADIUS Access-Requests and their answers (RFC 2865,
 //!   RFC 3579's Message-Authenticator); `docs/radius.md` says how the
 //!   server uses them.
+//! - [`usbip`]: the USB token as a USB/IP device, its packets and its
+//!   USB side (descriptors, control requests, interrupt IN).
 pub mod hid;
 pub mod line;
 pub mod radius;
+pub mod usbip;

@@ -6,6 +6,8 @@
 //!   serial line, answering the line protocol (`docs/protocols.md`).
 //! - `tokenrig-sim usb … --uhid` runs the USB token as a kernel HID device
 //!   (Linux /dev/uhid), answering the HID report protocol.
+//! - `tokenrig-sim usb … --usbip ADDR` serves the USB token as a USB/IP
+//!   device, for `usbip list -r` and `usbip attach`.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -44,7 +46,8 @@ enum Command {
     C100(EventArgs),
     /// Run a C200 time key fob on a serial line.
     C200(TimeArgs),
-    /// Run a USB OTP token on a serial line, or as a kernel HID device (--uhid).
+    /// Run a USB OTP token on a serial line, as a kernel HID device (--uhid),
+    /// or as a USB/IP device on a TCP port (--usbip).
     Usb(EventArgs),
     /// Print a shell completion script.
     Completions {
@@ -74,12 +77,18 @@ struct LineArgs {
     #[arg(long, value_name = "UNIX", requires = "test_clock")]
     start: Option<u64>,
     /// Create a pseudo-terminal pair; its path is the first line on stdout
-    #[arg(long, conflicts_with_all = ["port", "uhid"], required_unless_present_any = ["port", "uhid"])]
+    #[arg(long, conflicts_with_all = ["port", "uhid", "usbip"], required_unless_present_any = ["port", "uhid", "usbip"])]
     pty: bool,
     /// usb only: be a kernel HID device through /dev/uhid instead of a
     /// serial line; the first stdout line is `uhid <serial>`
     #[arg(long, conflicts_with = "port")]
     uhid: bool,
+    /// usb only: serve the token as a USB/IP device on ADDR (IP:PORT, or an
+    /// IP alone for port 3240; port 0 picks a free one), for `usbip list
+    /// -r` and `usbip attach -b 1-1`; the first stdout line is
+    /// `usbip <addr> <busid> <serial>`
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["port", "uhid"], value_parser = tokenrig_simulators::usbip::parse_addr)]
+    usbip: Option<std::net::SocketAddr>,
     /// Sit on this serial device (a real tty wired to the host)
     #[arg(long, value_name = "PATH")]
     port: Option<PathBuf>,
@@ -96,7 +105,7 @@ struct EventArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     counter: u64,
     /// Record the counter here before each code is shown, and resume from it
-    #[arg(long, value_name = "FILE", conflicts_with = "uhid")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["uhid", "usbip"])]
     state: Option<PathBuf>,
 }
 
@@ -225,6 +234,12 @@ fn event(model: Model, args: EventArgs) -> Result<(), SimError> {
             _ => Err(uhid_only()),
         };
     }
+    if let Some(addr) = args.line.usbip {
+        return match sim.token {
+            SimToken::Usb(token) => usbip(addr, EmulatedToken::new(token)),
+            _ => Err(usbip_only()),
+        };
+    }
     match args.state {
         Some(path) => {
             let serial = Serial::parse(&spec.serial).map_err(|e| SimError::Usage(e.to_string()))?;
@@ -240,6 +255,31 @@ fn event(model: Model, args: EventArgs) -> Result<(), SimError> {
 
 fn uhid_only() -> SimError {
     SimError::Usage("--uhid: only the usb token has a HID interface".to_owned())
+}
+
+fn usbip_only() -> SimError {
+    SimError::Usage("--usbip: only the usb token is a USB device".to_owned())
+}
+
+/// Listens on `addr`, prints `usbip <addr> <busid> <serial>` (the port
+/// bound, if 0 was asked) as the first stdout line, then serves until
+/// SIGINT or SIGTERM.
+fn usbip(addr: std::net::SocketAddr, token: EmulatedToken) -> Result<(), SimError> {
+    let failure = |what: &str, e: io::Error| SimError::Failure(format!("{what}: {e}"));
+    let shutdown = Shutdown::install().map_err(|e| failure("installing signal handlers", e))?;
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| failure(&format!("usbip: cannot listen on {addr}"), e))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| failure("usbip: the listening address", e))?;
+    let serial = token.info().serial;
+    let busid = tokenrig_core::wire::usbip::device::BUSID;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "usbip {bound} {busid} {serial}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| failure("writing the announce line to stdout", e))?;
+    drop(stdout);
+    tokenrig_simulators::usbip::serve(&listener, token, &shutdown).map_err(|e| failure("usbip", e))
 }
 
 /// Creates the kernel HID device, prints `uhid <serial>` as the first
@@ -260,6 +300,9 @@ fn uhid(mut token: EmulatedToken) -> Result<(), SimError> {
 fn time(args: TimeArgs) -> Result<(), SimError> {
     if args.line.uhid {
         return Err(uhid_only());
+    }
+    if args.line.usbip.is_some() {
+        return Err(usbip_only());
     }
     let mut spec = spec(Model::C200, &args.line)?;
     spec.step_secs = args.step;

@@ -28,8 +28,26 @@ impl Shutdown {
         Ok(Shutdown { read })
     }
 
-    pub(crate) fn fd(&self) -> RawFd {
-        self.read.as_raw_fd()
+    /// Sleeps until `fd` is readable (`Ok(true)`) or a signal came
+    /// (`Ok(false)`); an interrupted poll is retried.
+    pub(crate) fn wait(&self, fd: RawFd) -> io::Result<bool> {
+        loop {
+            let mut fds = [
+                PollFd::new(fd, PollFlags::POLLIN),
+                PollFd::new(self.read.as_raw_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, -1) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+                return Ok(false);
+            }
+            if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                return Ok(true);
+            }
+        }
     }
 }
 
@@ -42,23 +60,8 @@ pub fn serve<L: CounterLog>(
     let mut buf = [0u8; 4096];
     let mut out = Vec::new();
     loop {
-        let mut fds = [
-            PollFd::new(line.as_raw_fd(), PollFlags::POLLIN),
-            PollFd::new(shutdown.fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, -1) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+        if !shutdown.wait(line.as_raw_fd())? {
             return Ok(());
-        }
-        let Some(events) = fds[0].revents() else {
-            continue;
-        };
-        if events.is_empty() {
-            continue;
         }
         let n = match line.read(&mut buf) {
             Ok(0) => {

@@ -15,7 +15,6 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use nix::poll::{PollFd, PollFlags, poll};
 use tokenrig_core::wire::hid::EmulatedToken;
 use tokenrig_core::wire::hid::report::{PRODUCT_ID, REPORT_DESCRIPTOR, VENDOR_ID};
 
@@ -69,20 +68,8 @@ pub fn serve(
 fn answer(uhid: &mut File, token: &mut EmulatedToken, shutdown: &Shutdown) -> io::Result<()> {
     let mut buf = vec![0u8; event::EVENT_SIZE];
     loop {
-        let mut fds = [
-            PollFd::new(uhid.as_raw_fd(), PollFlags::POLLIN),
-            PollFd::new(shutdown.fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, -1) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+        if !shutdown.wait(uhid.as_raw_fd())? {
             return Ok(());
-        }
-        if fds[0].revents().is_none_or(|r| r.is_empty()) {
-            continue;
         }
         let n = match uhid.read(&mut buf) {
             Ok(n) => n,

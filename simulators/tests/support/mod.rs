@@ -1,6 +1,6 @@
-//! What the serial tests share: starting `tokenrig-sim` as a real process
-//! on a real pseudo-terminal, and reading the exchanges in
-//! `fixtures/serial/`.
+//! What the simulator tests share: starting `tokenrig-sim` as a real
+//! process, reading the exchanges in `fixtures/serial/`, and finding
+//! external tools (the workspace tests' rule, `tests/support/tools.rs`).
 
 #![allow(dead_code)] // each test binary uses its own part
 
@@ -12,6 +12,18 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use tokenrig::transport::Device;
+use tokenrig::transport::hid::{HidBackend, HidDevice, HidapiBackend};
+use tokenrig_core::device::Model;
+use tokenrig_core::otp::{Algorithm, Digits, OtpKey, SecretKey};
+use tokenrig_core::wire::hid::report::{PRODUCT_ID, VENDOR_ID};
+
+#[path = "../../../tests/support/tools.rs"]
+mod tools;
+
+// Not every test binary that includes this module finds a tool.
+#[allow(unused_imports)]
+pub use tools::{require_tool, skip};
 
 /// The test key of RFC 4226 and RFC 6238 in hex (not a secret).
 pub const RFC_KEY_HEX: &str = "3132333435363738393031323334353637383930";
@@ -66,6 +78,17 @@ impl Sim {
         }
     }
 
+    /// [`Sim::stop`], then everything it wrote on stderr.
+    pub fn stop_with_stderr(mut self, signal: Signal) -> (ExitStatus, String) {
+        let stderr = self.stderr.take();
+        let status = self.stop(signal);
+        let mut text = String::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_string(&mut text);
+        }
+        (status, text)
+    }
+
     pub fn stderr(&mut self) -> String {
         let mut text = String::new();
         if let Some(mut e) = self.stderr.take() {
@@ -79,6 +102,51 @@ impl Drop for Sim {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Opens the kernel HID device of the token `serial` (RFC key) through
+/// hidapi, as `tokenrig devices press --hid` does, once it shows (within
+/// 10 s), and checks 100 presses from `counter` against the OTP core.
+pub fn hidapi_reads_100_codes(serial: &str, counter: u64) {
+    let mut backend = HidapiBackend::new(VENDOR_ID, PRODUCT_ID).expect("hidapi starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !backend
+        .enumerate()
+        .expect("hidapi enumerates")
+        .iter()
+        .any(|e| e.serial == serial)
+    {
+        assert!(Instant::now() < deadline, "no hidraw node for {serial}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut device = HidDevice::open(&mut backend, serial).expect("the token opens");
+    let info = device.info().expect("the info report");
+    assert_eq!((info.model, info.serial.as_str()), (Model::Usb, serial));
+    let reference = OtpKey::new(
+        Algorithm::Sha1,
+        &SecretKey::from_hex(RFC_KEY_HEX).expect("hex key"),
+    );
+    for counter in counter..counter + 100 {
+        let code = device.press().expect("a code");
+        assert_eq!(
+            code,
+            reference.hotp(counter, Digits::SIX),
+            "counter {counter}"
+        );
+    }
+}
+
+/// Runs `tokenrig-sim` with each case's arguments and checks its exit
+/// code and its whole stderr (one line).
+pub fn assert_fails(cases: &[(Vec<&str>, i32, &str)]) {
+    for (args, status, stderr) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokenrig-sim"))
+            .args(args)
+            .output()
+            .expect("tokenrig-sim runs");
+        assert_eq!(out.status.code(), Some(*status), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), *stderr, "{args:?}");
     }
 }
 
