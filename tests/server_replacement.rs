@@ -334,3 +334,39 @@ fn under_serial_layout_any_the_inventory_gives_the_kind() {
         "malformed_serial",
     );
 }
+
+#[test]
+fn an_outbox_row_that_does_not_read_back_is_listed_as_unreadable_not_a_500() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(&dir);
+    start(&server, &ANNA, &C100_A);
+    start(&server, &BRUNO, &C200_A);
+    // Anna's code no longer decrypts, as under another store secret.
+    let raw = rusqlite::Connection::open(dir.path().join("replace.db")).expect("raw connection");
+    let broken: i64 = raw
+        .query_row(
+            "SELECT id FROM sms_outbox WHERE phone = ?1",
+            [ANNA.phone],
+            |r| r.get(0),
+        )
+        .expect("Anna's row");
+    raw.execute(
+        "UPDATE sms_outbox SET code_ciphertext = zeroblob(length(code_ciphertext)) WHERE id = ?1",
+        [broken],
+    )
+    .expect("corrupted");
+    let (status, listing) = server.as_admin("GET", "/v1/admin/sms-outbox", None);
+    assert_eq!(status, 200, "{listing}");
+    let rows = listing.as_array().expect("array");
+    assert_eq!(rows.len(), 2, "{listing}");
+    let unreadable = rows
+        .iter()
+        .find(|r| r["id"] == broken)
+        .unwrap_or_else(|| panic!("the broken row by its id: {listing}"));
+    assert_eq!(unreadable["status"], "unreadable");
+    assert!(unreadable["error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert!(unreadable.get("code").is_none(), "{unreadable}");
+    // Bruno's message reads as before.
+    let code = sms_code(&server, BRUNO.phone);
+    assert_eq!(code.len(), 6);
+}

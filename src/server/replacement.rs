@@ -186,6 +186,21 @@ pub(super) struct OutboxQuery {
     phone: Option<String>,
 }
 
+/// One outbox row as listed: a message, or a row that does not read back
+/// (its code no longer decrypts, a column is corrupt), shown by its id
+/// and why rather than failing the whole listing.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum OutboxEntry {
+    Message(OutboxView),
+    Unreadable {
+        id: i64,
+        status: &'static str,
+        tries: u32,
+        error: String,
+    },
+}
+
 #[derive(Serialize)]
 pub(super) struct OutboxView {
     /// The idempotency key the gateway receives; not secret.
@@ -203,7 +218,7 @@ pub(super) struct OutboxView {
 pub(super) async fn outbox(
     State(state): State<Arc<AppState>>,
     ApiQuery(query): ApiQuery<OutboxQuery>,
-) -> Result<Json<Vec<OutboxView>>, ApiError> {
+) -> Result<Json<Vec<OutboxEntry>>, ApiError> {
     let phone = query
         .phone
         .map(|p| PhoneNumber::parse(&p))
@@ -211,19 +226,27 @@ pub(super) async fn outbox(
         .map_err(|e| ApiError::unprocessable(format!("phone: {e}")))?;
     let messages = state
         .fast
-        .run(move |v| v.sms_outbox(phone.as_ref()))
+        .run(move |v| v.sms_outbox_rows(phone.as_ref()))
         .await?;
     Ok(Json(
         messages
             .into_iter()
-            .map(|m| OutboxView {
-                key: m.key,
-                phone: m.phone.as_str().to_owned(),
-                text: m.text,
-                code: m.code.to_string(),
-                sent_at: m.sent_at.as_secs(),
-                status: m.status.as_str(),
-                tries: m.tries,
+            .map(|message| match message {
+                Ok(m) => OutboxEntry::Message(OutboxView {
+                    key: m.key,
+                    phone: m.phone.as_str().to_owned(),
+                    text: m.text,
+                    code: m.code.to_string(),
+                    sent_at: m.sent_at.as_secs(),
+                    status: m.status.as_str(),
+                    tries: m.tries,
+                }),
+                Err(unreadable) => OutboxEntry::Unreadable {
+                    id: unreadable.id,
+                    status: "unreadable",
+                    tries: unreadable.tries(),
+                    error: unreadable.why.to_string(),
+                },
             })
             .collect(),
     ))

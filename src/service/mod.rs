@@ -20,7 +20,7 @@ mod replacement;
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::inventory::InventoryEntry;
-use crate::store::{AuditRow, OutboxMessage, Store, StoreError, TokenSummary};
+use crate::store::{AuditRow, OutboxMessage, Store, StoreError, TokenSummary, Unreadable};
 use crate::user::{PhoneNumber, TaxCode, User};
 use crate::verifier::Policy;
 
@@ -127,6 +127,15 @@ impl Service {
         phone: Option<&PhoneNumber>,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         self.store.sms_outbox(phone)
+    }
+
+    /// The same for the admin listing: a row that does not read back comes
+    /// as [`Unreadable`] in its place.
+    pub fn sms_outbox_rows(
+        &self,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Vec<Result<OutboxMessage, Unreadable>>, StoreError> {
+        self.store.sms_outbox_rows(phone)
     }
 
     /// Whether the database answers.

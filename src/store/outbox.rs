@@ -74,6 +74,13 @@ pub struct Unreadable {
     pub why: StoreError,
 }
 
+impl Unreadable {
+    /// Delivery tries so far.
+    pub fn tries(&self) -> u32 {
+        u32::try_from(self.tries).unwrap_or(0)
+    }
+}
+
 /// One message in the outbox. `Debug` shows neither the code nor the text
 /// that carries it.
 #[derive(Clone, PartialEq, Eq)]
@@ -144,16 +151,30 @@ impl Store {
         })
     }
 
-    /// The outbox, or one phone's messages, oldest first.
+    /// The outbox, or one phone's messages, oldest first; a row that does
+    /// not read back fails the call.
     pub fn sms_outbox(
         &self,
         phone: Option<&PhoneNumber>,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.db()
+        self.sms_outbox_rows(phone)?
+            .into_iter()
+            .map(|message| message.map_err(|unreadable| unreadable.why))
+            .collect()
+    }
+
+    /// The same, with a row that cannot be read back as [`Unreadable`] in
+    /// its place: the admin listing shows it instead of failing whole.
+    pub fn sms_outbox_rows(
+        &self,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Vec<Result<OutboxMessage, Unreadable>>, StoreError> {
+        Ok(self
+            .db()
             .sms_outbox(phone.map(PhoneNumber::as_str))?
             .into_iter()
-            .map(|row| self.outbox_message(row))
-            .collect()
+            .map(|row| self.readable(row))
+            .collect())
     }
 
     /// Up to `limit` queued messages due at wall-clock `now`, oldest first.
@@ -168,12 +189,14 @@ impl Store {
             .db()
             .due_sms(u64_to_sql(now.as_nanos()), limit)?
             .into_iter()
-            .map(|row| {
-                let (id, tries) = (row.id, row.tries);
-                self.outbox_message(row)
-                    .map_err(|why| Unreadable { id, tries, why })
-            })
+            .map(|row| self.readable(row))
             .collect())
+    }
+
+    fn readable(&self, row: OutboxRow) -> Result<OutboxMessage, Unreadable> {
+        let (id, tries) = (row.id, row.tries);
+        self.outbox_message(row)
+            .map_err(|why| Unreadable { id, tries, why })
     }
 
     /// Fails a queued message that cannot be read back, with its audit row
