@@ -17,9 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 use support::fleet::{ANNA, BRUNO, C100_A, C100_B, PASSWORD, add_user, import_fleet};
 use support::server::Server;
-use tokenrig::transport::radius::{
-    Attribute, Code, Packet, attribute, hide_password, verify_response,
-};
+use tokenrig::transport::radius::{Code, Packet, attribute, verify_response};
 
 const SECRET: &str = "radius-test-secret-0123456789";
 
@@ -43,19 +41,24 @@ fn radius_server(dir: &tempfile::TempDir, password_and_otp: bool) -> Server {
 
 /// The same, with more `serve` flags.
 fn radius_server_with(dir: &tempfile::TempDir, password_and_otp: bool, flags: &[&str]) -> Server {
-    let db = format!("sqlite:{}", dir.path().join("serve.db").display());
-    let clients = clients_file(dir.path(), password_and_otp);
-    let mut all = vec!["--radius", "127.0.0.1:0", "--radius-clients", &clients];
-    all.extend_from_slice(flags);
-    let server = Server::start_full(
-        &db,
-        &all,
-        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
-    );
+    let server = empty_radius_server(dir, password_and_otp, flags);
     import_fleet(&server);
     add_user(&server, &ANNA, &C100_A);
     add_user(&server, &BRUNO, &C100_B);
     server
+}
+
+/// `serve --radius` on a fresh, empty store, with more `serve` flags.
+fn empty_radius_server(dir: &tempfile::TempDir, password_and_otp: bool, flags: &[&str]) -> Server {
+    let db = format!("sqlite:{}", dir.path().join("serve.db").display());
+    let clients = clients_file(dir.path(), password_and_otp);
+    let mut all = vec!["--radius", "127.0.0.1:0", "--radius-clients", &clients];
+    all.extend_from_slice(flags);
+    Server::start_full(
+        &db,
+        &all,
+        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
+    )
 }
 
 /// What radclient heard: the reply's code and Reply-Message, or `None`
@@ -341,24 +344,20 @@ fn crafted(identifier: u8, user: &str, password: &str, secret: &str, ma: bool) -
     let mut authenticator = [0u8; 16];
     authenticator[0] = identifier;
     authenticator[15] = 0x5a;
-    let mut attributes = vec![
-        Attribute::new(attribute::USER_NAME, user),
-        Attribute::new(
-            attribute::USER_PASSWORD,
-            hide_password(password.as_bytes(), secret.as_bytes(), &authenticator).expect("hidden"),
-        ),
-    ];
-    if ma {
-        attributes.push(Attribute::message_authenticator());
-    }
-    Packet {
-        code: Code::AccessRequest,
+    let mut packet = Packet::access_request(
         identifier,
         authenticator,
-        attributes,
+        user,
+        password.as_bytes(),
+        secret.as_bytes(),
+    )
+    .expect("hidden");
+    if !ma {
+        packet
+            .attributes
+            .retain(|a| a.kind != attribute::MESSAGE_AUTHENTICATOR);
     }
-    .encode_request(secret.as_bytes())
-    .expect("encoded")
+    packet.encode_request(secret.as_bytes()).expect("encoded")
 }
 
 /// Sends `bytes` from `socket`; the answer, if one comes within `wait`.
@@ -514,19 +513,7 @@ fn radius_target_runs_the_validate_cases_against_serve() {
         .collect();
     assert!(cases.len() >= 30, "{} validate cases", cases.len());
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = format!("sqlite:{}", dir.path().join("serve.db").display());
-    let clients = clients_file(dir.path(), false);
-    let server = Server::start_full(
-        &db,
-        &[
-            "--test-clock",
-            "--radius",
-            "127.0.0.1:0",
-            "--radius-clients",
-            &clients,
-        ],
-        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
-    );
+    let server = empty_radius_server(&dir, false, &["--test-clock"]);
     let url = format!("radius://{SECRET}@{}", server.radius.expect("radius"));
     let setup = Http::new(&server.url, support::server::ADMIN_TOKEN).expect("connects");
     let target = radius::Radius::new(&url, Box::new(setup)).expect("radius target");
@@ -624,19 +611,7 @@ fn radius_target_needs_a_setup_target() {
 #[test]
 fn radius_target_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = format!("sqlite:{}", dir.path().join("serve.db").display());
-    let clients = clients_file(dir.path(), false);
-    let server = Server::start_full(
-        &db,
-        &[
-            "--test-clock",
-            "--radius",
-            "127.0.0.1:0",
-            "--radius-clients",
-            &clients,
-        ],
-        &[("TOKENRIG_ADMIN_TOKEN", support::server::ADMIN_TOKEN)],
-    );
+    let server = empty_radius_server(&dir, false, &["--test-clock"]);
     let target = format!("radius://{SECRET}@{}", server.radius.expect("radius"));
     let output = Command::new(env!("CARGO_BIN_EXE_tokenrig"))
         .args(["conformance", "--target", &target, "--setup", &server.url])

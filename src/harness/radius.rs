@@ -29,9 +29,7 @@ use super::target::{Offers, Started, Subject, Target, TargetError, TokenSpec, Us
 use crate::clock::UnixTime;
 use crate::device::Serial;
 use crate::service::REASONS;
-use crate::transport::radius::{
-    Attribute, Authenticator, Code, Packet, attribute, hide_password, verify_response,
-};
+use crate::transport::radius::{Authenticator, Code, Packet, attribute, verify_response};
 use crate::user::TaxCode;
 
 /// How long one try waits for an answer, and how many tries a request gets.
@@ -99,17 +97,14 @@ impl Radius {
     fn access_request(&mut self, user: &TaxCode, otp: &str) -> Result<Verdict, TargetError> {
         self.identifier = self.identifier.wrapping_add(1);
         let authenticator = random_authenticator()?;
-        let hidden = hide_password(otp.as_bytes(), &self.secret, &authenticator).map_err(failed)?;
-        let request = Packet {
-            code: Code::AccessRequest,
-            identifier: self.identifier,
+        let request = Packet::access_request(
+            self.identifier,
             authenticator,
-            attributes: vec![
-                Attribute::new(attribute::USER_NAME, user.as_str()),
-                Attribute::new(attribute::USER_PASSWORD, hidden),
-                Attribute::message_authenticator(),
-            ],
-        }
+            user.as_str(),
+            otp.as_bytes(),
+            &self.secret,
+        )
+        .map_err(failed)?
         .encode_request(&self.secret)
         .map_err(failed)?;
         let mut buffer = [0u8; 4096];

@@ -517,7 +517,6 @@ async fn send(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::radius::hide_password;
 
     const SECRET: &str = "a shared secret of some length";
 
@@ -541,28 +540,25 @@ mod tests {
 
     /// A request, with a Calling-Station-Id when `station` is given.
     fn request_from(identifier: u8, message_authenticator: bool, station: Option<&str>) -> Vec<u8> {
-        let authenticator = [identifier; 16];
-        let mut attributes = vec![
-            Attribute::new(attribute::USER_NAME, "RSSMRA85T10A562S"),
-            Attribute::new(
-                attribute::USER_PASSWORD,
-                hide_password(b"123456", SECRET.as_bytes(), &authenticator).unwrap(),
-            ),
-        ];
-        if let Some(station) = station {
-            attributes.push(Attribute::new(attribute::CALLING_STATION_ID, station));
-        }
-        if message_authenticator {
-            attributes.push(Attribute::message_authenticator());
-        }
-        Packet {
-            code: Code::AccessRequest,
+        let mut packet = Packet::access_request(
             identifier,
-            authenticator,
-            attributes,
+            [identifier; 16],
+            "RSSMRA85T10A562S",
+            b"123456",
+            SECRET.as_bytes(),
+        )
+        .unwrap();
+        if let Some(station) = station {
+            packet
+                .attributes
+                .push(Attribute::new(attribute::CALLING_STATION_ID, station));
         }
-        .encode_request(SECRET.as_bytes())
-        .unwrap()
+        if !message_authenticator {
+            packet
+                .attributes
+                .retain(|a| a.kind != attribute::MESSAGE_AUTHENTICATOR);
+        }
+        packet.encode_request(SECRET.as_bytes()).unwrap()
     }
 
     fn from() -> SocketAddr {

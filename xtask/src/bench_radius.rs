@@ -18,9 +18,7 @@ use tokenrig::device::{Model, keygen};
 use tokenrig::inventory::{self, Format};
 use tokenrig::otp::{Algorithm, Digits, OtpKey};
 use tokenrig::store::{SecretSource, Store, StoreSecret};
-use tokenrig::transport::radius::{
-    Attribute, Code, Packet, attribute, hide_password, verify_response,
-};
+use tokenrig::transport::radius::{Code, Packet, attribute, verify_response};
 use tokenrig::user::{PasswordHash, PhoneNumber, TaxCode, User, UserCode};
 
 pub const CLIENTS: usize = 256;
@@ -180,22 +178,16 @@ fn drive(
         let mut authenticator = [0u8; 16];
         authenticator[..8].copy_from_slice(&counter.to_be_bytes());
         authenticator[8] = seed;
-        let request = Packet {
-            code: Code::AccessRequest,
+        let request = Packet::access_request(
             identifier,
             authenticator,
-            attributes: vec![
-                Attribute::new(attribute::USER_NAME, account.user.as_str()),
-                Attribute::new(
-                    attribute::USER_PASSWORD,
-                    hide_password(code.as_bytes(), SECRET.as_bytes(), &authenticator)
-                        .unwrap_or_default(),
-                ),
-                Attribute::message_authenticator(),
-            ],
-        }
-        .encode_request(SECRET.as_bytes());
-        let Ok(request) = request else {
+            account.user.as_str(),
+            code.as_bytes(),
+            SECRET.as_bytes(),
+        )
+        .ok()
+        .and_then(|packet| packet.encode_request(SECRET.as_bytes()).ok());
+        let Some(request) = request else {
             fail(&mut tally, "cannot encode an Access-Request".to_owned());
             break;
         };

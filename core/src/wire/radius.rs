@@ -267,6 +267,31 @@ impl Packet {
             .map(|a| a.value.as_slice())
     }
 
+    /// An Access-Request for `user` with `password` hidden under `secret`
+    /// (RFC 2865 §5.2) and a Message-Authenticator; a caller may add or
+    /// drop attributes before [`Packet::encode_request`] signs it.
+    pub fn access_request(
+        identifier: u8,
+        authenticator: Authenticator,
+        user: &str,
+        password: &[u8],
+        secret: &[u8],
+    ) -> Result<Packet, PasswordError> {
+        Ok(Packet {
+            code: Code::AccessRequest,
+            identifier,
+            authenticator,
+            attributes: vec![
+                Attribute::new(attribute::USER_NAME, user),
+                Attribute::new(
+                    attribute::USER_PASSWORD,
+                    hide_password(password, secret, &authenticator)?,
+                ),
+                Attribute::message_authenticator(),
+            ],
+        })
+    }
+
     /// An answer to `request`: its identifier, and its Request
     /// Authenticator until [`Packet::encode_response`] computes the
     /// Response Authenticator.
@@ -517,22 +542,10 @@ mod tests {
     }
 
     fn signed_request(secret: &[u8]) -> Vec<u8> {
-        let authenticator = [7u8; 16];
-        Packet {
-            code: Code::AccessRequest,
-            identifier: 42,
-            authenticator,
-            attributes: vec![
-                Attribute::new(attribute::USER_NAME, "nemo"),
-                Attribute::new(
-                    attribute::USER_PASSWORD,
-                    hide_password(b"123456", secret, &authenticator).unwrap(),
-                ),
-                Attribute::message_authenticator(),
-            ],
-        }
-        .encode_request(secret)
-        .unwrap()
+        Packet::access_request(42, [7u8; 16], "nemo", b"123456", secret)
+            .unwrap()
+            .encode_request(secret)
+            .unwrap()
     }
 
     #[test]
