@@ -105,18 +105,6 @@ fn verdict(code: &str, reply: &str) -> Option<(String, String)> {
     Some((code.to_owned(), reply.to_owned()))
 }
 
-fn token(server: &Server, serial: &str) -> Value {
-    let (status, tokens) = server.as_admin("GET", "/v1/admin/tokens", None);
-    assert_eq!(status, 200);
-    tokens
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|t| t["serial"] == serial)
-        .expect("the token")
-        .clone()
-}
-
 fn audit(server: &Server) -> Vec<Value> {
     let (status, rows) = server.as_admin("GET", "/v1/admin/audit?limit=1000", None);
     assert_eq!(status, 200, "{rows}");
@@ -195,7 +183,7 @@ fn radius_radclient_accept_reject_replay_lockout_with_the_audit_row_of_validate(
         radclient(&server, SECRET, &with_ma(ANNA.user, &C100_A.hotp(1))),
         verdict("Access-Reject", "locked")
     );
-    assert_eq!(token(&server, C100_A.serial)["locked"], true);
+    assert_eq!(server.token(C100_A.serial)["locked"], true);
     assert!(radius_count(&server, "reject", "locked") >= 1);
     assert_eq!(radius_count(&server, "accept", "ok"), 2);
 }
@@ -237,7 +225,7 @@ fn radius_rate_limit_holds_per_calling_station_not_per_nas() {
         radclient(&server, SECRET, &from(guesser, ANNA.user, &C100_A.hotp(0))),
         verdict("Access-Reject", "rate_limited")
     );
-    assert_eq!(token(&server, C100_A.serial)["failures"], 2);
+    assert_eq!(server.token(C100_A.serial)["failures"], 2);
     assert_eq!(radius_rate_limited(&server), 1);
     // The same NAS for Anna's own phone: her code is still good.
     assert_eq!(
@@ -280,8 +268,8 @@ fn radius_radclient_password_and_otp() {
     );
     // No code was decided: counter 0 is still good, and one failure counted
     // and audited.
-    assert_eq!(token(&server, C100_A.serial)["next_counter"], 0);
-    assert_eq!(token(&server, C100_A.serial)["failures"], 1);
+    assert_eq!(server.token(C100_A.serial)["next_counter"], 0);
+    assert_eq!(server.token(C100_A.serial)["failures"], 1);
     let newest = &audit(&server)[0];
     assert_eq!(
         (newest["action"].as_str(), newest["reason"].as_str()),
@@ -310,7 +298,7 @@ fn radius_radclient_without_or_with_a_wrong_secret_gets_no_answer_and_changes_no
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let server = radius_server(&dir, false);
-    let before = (token(&server, C100_A.serial), audit(&server).len());
+    let before = (server.token(C100_A.serial), audit(&server).len());
     let bare = format!(
         "User-Name = \"{}\", User-Password = \"{}\"\n",
         ANNA.user,
@@ -325,10 +313,7 @@ fn radius_radclient_without_or_with_a_wrong_secret_gets_no_answer_and_changes_no
         ),
         None
     );
-    assert_eq!(
-        (token(&server, C100_A.serial), audit(&server).len()),
-        before
-    );
+    assert_eq!((server.token(C100_A.serial), audit(&server).len()), before);
     assert!(radius_count(&server, "dropped", "no_message_authenticator") >= 1);
     assert!(radius_count(&server, "dropped", "bad_message_authenticator") >= 1);
     // The code is still good.
@@ -377,7 +362,7 @@ fn radius_crafted_bad_packets_are_dropped_counted_and_change_nothing() {
     let server = radius_server(&dir, false);
     let to = server.radius.expect("radius");
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bound");
-    let before = (token(&server, C100_A.serial), audit(&server).len());
+    let before = (server.token(C100_A.serial), audit(&server).len());
     let code = C100_A.hotp(0);
     let quiet = Duration::from_millis(300);
 
@@ -405,10 +390,7 @@ fn radius_crafted_bad_packets_are_dropped_counted_and_change_nothing() {
     accounting[0] = 4;
     assert_eq!(exchange(&socket, to, &accounting, quiet), None);
 
-    assert_eq!(
-        (token(&server, C100_A.serial), audit(&server).len()),
-        before
-    );
+    assert_eq!((server.token(C100_A.serial), audit(&server).len()), before);
     for (reason, at_least) in [
         ("no_message_authenticator", 1),
         ("bad_message_authenticator", 2),
@@ -463,7 +445,7 @@ fn radius_retransmission_storm_is_decided_once() {
     let reply = verify_response(&answers[0], SECRET.as_bytes(), &authenticator).expect("authentic");
     assert_eq!(reply.code, Code::AccessAccept);
     assert_eq!(audit(&server).len(), rows_before + 1, "decided once");
-    assert_eq!(token(&server, C100_A.serial)["next_counter"], 4);
+    assert_eq!(server.token(C100_A.serial)["next_counter"], 4);
     assert!(radius_count(&server, "resent", "duplicate") >= 1);
     assert_eq!(radius_count(&server, "accept", "ok"), 1);
     // A new request with the same code is a replay.

@@ -69,15 +69,7 @@ fn verdict(accepted: bool, reason: &str) -> Value {
 }
 
 fn token(server: &Server) -> Value {
-    let (status, tokens) = server.as_admin("GET", "/v1/admin/tokens", None);
-    assert_eq!(status, 200);
-    tokens
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|t| t["serial"] == C100)
-        .expect("the C100")
-        .clone()
+    server.token(C100)
 }
 
 #[test]
@@ -355,14 +347,8 @@ fn shutdown_under_load_loses_no_accepted_code() {
     // Every accept a client heard of is durable, and nothing beyond it was
     // committed without an answer: each counter equals its client's count.
     let server = Server::start(&db);
-    let (_, tokens) = server.as_admin("GET", "/v1/admin/tokens", None);
     for token in 0..CLIENTS {
-        let row = tokens
-            .as_array()
-            .expect("array")
-            .iter()
-            .find(|t| t["serial"] == serial(token))
-            .expect("token listed");
+        let row = server.token(&serial(token));
         assert_eq!(row["next_counter"], accepted[token as usize], "{row}");
     }
 }

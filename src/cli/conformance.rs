@@ -204,17 +204,21 @@ pub fn run(a: ConformanceArgs) -> Result<bool, CliError> {
     Ok(report::Summary::of(&results).all_passed())
 }
 
-/// One connection to the `--target`. The first one's failure is the
-/// user's input (a wrong URL or token); a later one's is the world's.
-fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError> {
-    let refused = |e: harness::TargetError| {
+/// A target that could not be reached. The first connection's failure is
+/// the user's input (a wrong URL or token); a later one's is the world's.
+fn refused(first: bool) -> impl Fn(harness::TargetError) -> CliError + Copy {
+    move |e| {
         let message = format!("--target: {e}");
         if first {
             CliError::Usage(message)
         } else {
             CliError::Io(std::io::Error::other(message))
         }
-    };
+    }
+}
+
+/// One connection to the `--target` (and, for a RADIUS one, its `--setup`).
+fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError> {
     if a.target.starts_with("radius://") {
         let setup = a.setup.as_deref().ok_or_else(|| {
             CliError::Usage(
@@ -230,7 +234,7 @@ fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError
         }
         let setup = connect_to(a, setup, first)?;
         return Ok(Box::new(
-            harness::radius::Radius::new(&a.target, setup).map_err(refused)?,
+            harness::radius::Radius::new(&a.target, setup).map_err(refused(first))?,
         ));
     }
     connect_to(a, &a.target, first)
@@ -239,14 +243,7 @@ fn connect(a: &ConformanceArgs, first: bool) -> Result<Box<dyn Target>, CliError
 /// A connection to the target at `target` (the `--target`, or a RADIUS
 /// target's `--setup`).
 fn connect_to(a: &ConformanceArgs, target: &str, first: bool) -> Result<Box<dyn Target>, CliError> {
-    let refused = |e: harness::TargetError| {
-        let message = format!("--target: {e}");
-        if first {
-            CliError::Usage(message)
-        } else {
-            CliError::Io(std::io::Error::other(message))
-        }
-    };
+    let refused = refused(first);
     if target == "builtin" {
         return Ok(Box::new(Builtin::new(Policy::default())));
     }

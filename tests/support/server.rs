@@ -175,6 +175,19 @@ impl Server {
         self.admin(method, path, Some(ADMIN_TOKEN), body)
     }
 
+    /// One token as `GET /v1/admin/tokens` lists it.
+    pub fn token(&self, serial: &str) -> Value {
+        let (status, tokens) = self.as_admin("GET", "/v1/admin/tokens", None);
+        assert_eq!(status, 200, "{tokens}");
+        tokens
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|t| t["serial"] == serial)
+            .unwrap_or_else(|| panic!("token {serial} is listed: {tokens}"))
+            .clone()
+    }
+
     /// Imports an inventory file as CSV/PSKC/otpauth by its extension.
     pub fn import(&self, file: &Path) -> (u16, Value) {
         let bytes = std::fs::read(file).expect("inventory reads");
