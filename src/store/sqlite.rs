@@ -6,10 +6,10 @@
 
 use std::cell::Cell;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, Value};
-use rusqlite::{Connection, Row, ToSql, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, ErrorCode, Row, ToSql, TransactionBehavior, params, params_from_iter};
 
 use super::error::StoreError;
 use super::sql::{Columns, Driver, Param};
@@ -64,7 +64,7 @@ impl SqliteDb {
     pub fn open(path: &Path) -> Result<SqliteDb, StoreError> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let mode = enable_wal(&conn)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Corrupt(format!(
                 "journal mode is {mode}, WAL could not be enabled"
@@ -193,6 +193,24 @@ impl Driver for SqliteDb {
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+/// Switches the file to WAL and returns the journal mode it is in. While
+/// another connection is switching the same fresh file, SQLite can answer
+/// SQLITE_BUSY at once, without calling the busy handler, so the busy
+/// timeout does not cover it: retry until that timeout has passed.
+fn enable_wal(conn: &Connection) -> Result<String, StoreError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return Ok(result?),
+        }
     }
 }
 
